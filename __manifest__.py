@@ -1,0 +1,19 @@
+# Part of mass_mailing_sms. See LICENSE file for full copyright and licensing details.
+{
+    "name": "SMS Marketing",
+    "summary": "Design, send and track SMS campaigns with mailing lists, "
+    "link tracking, A/B tests and opt-out links",
+    "version": "18.0.2.0.0",
+    "category": "Marketing/Email Marketing",
+    "author": "mass_mailing_sms contributors",
+    "website": "https://github.com/mass-mailing-sms/mass_mailing_sms",
+    "license": "LGPL-3",
+    "depends": ["portal", "mass_mailing", "sms"],
+    "external_dependencies": {"python": ["phonenumbers"]},
+    "data": [
+        "data/utm_medium_data.xml",
+        "views/mailing_mailing_views.xml",
+        "views/mass_mailing_sms_menus.xml",
+    ],
+    "application": True,
+}

@@ -1,0 +1,3 @@
+# Part of mass_mailing_sms. See LICENSE file for full copyright and licensing details.
+from . import mailing_mailing
+from . import utm_medium
