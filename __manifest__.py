@@ -11,6 +11,7 @@
     "depends": ["portal", "mass_mailing", "sms"],
     "external_dependencies": {"python": ["phonenumbers"]},
     "data": [
+        "security/ir.model.access.csv",
         "data/utm_medium_data.xml",
         "views/mailing_mailing_views.xml",
         "views/mass_mailing_sms_menus.xml",

@@ -1,3 +1,9 @@
 # Part of mass_mailing_sms. See LICENSE file for full copyright and licensing details.
+from . import mailing_contact
+from . import mailing_list
 from . import mailing_mailing
+from . import mailing_trace
+from . import sms_sms
+from . import sms_tracker
+from . import utm_campaign
 from . import utm_medium

@@ -1,0 +1,44 @@
+# Part of mass_mailing_sms. See LICENSE file for full copyright and licensing details.
+from odoo import fields, models
+
+SMS_STATE_TO_TRACE_STATUS = {
+    "outgoing": "outgoing",
+    "process": "process",
+    "pending": "pending",
+    "sent": "sent",
+    "error": "error",
+    "canceled": "cancel",
+}
+
+
+class SmsTracker(models.Model):
+    """Provider answers and delivery reports also update the mailing traces (SPEC G3, C3)."""
+
+    _inherit = "sms.tracker"
+
+    mailing_trace_id = fields.Many2one("mailing.trace", ondelete="cascade", index="btree_not_null")
+
+    def _action_update_from_sms_state(self, sms_state, failure_type=False, failure_reason=False):
+        super()._action_update_from_sms_state(
+            sms_state, failure_type=failure_type, failure_reason=failure_reason
+        )
+        status = SMS_STATE_TO_TRACE_STATUS[sms_state]
+        if status == "error" and failure_type == "sms_number_format":
+            status = "bounce"  # SPEC G3: a malformed number is a bounce
+        self._sms_update_traces(status, failure_type, failure_reason)
+
+    def _action_update_from_provider_error(self, provider_error):
+        error_status, failure_type, failure_reason = super()._action_update_from_provider_error(
+            provider_error
+        )
+        self._sms_update_traces(error_status or "error", failure_type, failure_reason)
+        return error_status, failure_type, failure_reason
+
+    def _sms_update_traces(self, status, failure_type=False, failure_reason=False):
+        traces = self.mailing_trace_id
+        if not traces:
+            return
+        if status in ("outgoing", "process", "pending", "sent"):
+            failure_type = failure_reason = False
+        traces._sms_update_status(status, failure_type, failure_reason)
+        traces.mass_mailing_id._sms_update_mailing_state()

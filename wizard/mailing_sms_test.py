@@ -1,0 +1,145 @@
+# Part of mass_mailing_sms. See LICENSE file for full copyright and licensing details.
+import logging
+import re
+from uuid import uuid4
+
+from markupsafe import Markup
+
+from odoo import api, fields, models
+from odoo.exceptions import UserError
+
+from odoo.addons.sms.tools.sms_api import SmsApi
+
+_logger = logging.getLogger(__name__)
+
+NUMBER_IN_LINE = re.compile(r"\+?\(?\d[\d\s().\-/]{4,}\d")
+
+
+class MailingSmsTest(models.TransientModel):
+    """Send a sample of an SMS mailing to a few numbers (SPEC A3)."""
+
+    _name = "mailing.sms.test"
+    _description = "Test SMS Mailing"
+
+    numbers = fields.Text(
+        "Recipients",
+        required=True,
+        default=lambda self: self._default_numbers(),
+        help="One recipient a line: a number, or a name, a comma and a number.",
+    )
+    mailing_id = fields.Many2one("mailing.mailing", required=True, ondelete="cascade")
+
+    @api.model
+    def _default_numbers(self):
+        user = self.env.user
+        number = user.mobile or user.phone
+        return f"{user.name}, {number}" if number else False
+
+    def _get_numbers(self):
+        """[(line, number)] for each non-empty line of the recipients."""
+        numbers = []
+        for line in (self.numbers or "").splitlines():
+            line = line.strip()
+            if not line:
+                continue
+            found = NUMBER_IN_LINE.findall(line.rsplit(",", 1)[-1]) or NUMBER_IN_LINE.findall(line)
+            numbers.append((line, found[-1].strip() if found else False))
+        return numbers
+
+    def _render_body(self):
+        """The mailing's text as one real recipient would get it; a broken template raises."""
+        mailing = self.mailing_id
+        body = mailing._sms_shorten_template_links(mailing.body_plaintext or "")
+        model = self.env[mailing.mailing_model_real]
+        record = model.search(mailing._parse_mailing_domain(), limit=1) or model.search([], limit=1)
+        if record:
+            try:
+                body = mailing._sms_render_template(body, record.ids)[record.id]
+            except Exception as error:
+                raise UserError(
+                    self.env._("The SMS text could not be written: %(error)s", error=error)
+                ) from error
+            body = mailing._sms_shorten_text_links(body)
+        if mailing.sms_allow_unsubscribe:
+            body = mailing._sms_add_unsubscribe_line(body, "test")
+        return body
+
+    def action_send_sms(self):
+        self.ensure_one()
+        if not (self.mailing_id.body_plaintext or "").strip():
+            raise UserError(self.env._("Write the text of the SMS before testing it."))
+        lines = self._get_numbers()
+        if not lines:
+            raise UserError(self.env._("Add at least one number to send the test to."))
+        body = self._render_body()
+        sanitized = {}
+        invalid = []
+        for line, number in lines:
+            e164 = number and self.env.user._phone_format(number=number)
+            if e164:
+                sanitized.setdefault(e164, line)
+            else:
+                invalid.append(line)
+        results = []
+        if sanitized:
+            uuid_to_number = {uuid4().hex: number for number in sanitized}
+            message = {
+                "content": body,
+                "numbers": [{"number": n, "uuid": u} for u, n in uuid_to_number.items()],
+            }
+            try:
+                answers = SmsApi(self.env)._send_sms_batch([message], delivery_reports_url=False)
+            except Exception as error:  # noqa: BLE001 - reported to the marketer below
+                _logger.info("Test SMS of mailing %s failed: %s", self.mailing_id.id, error)
+                answers = [{"uuid": u, "state": "server_error"} for u in uuid_to_number]
+            results = [(uuid_to_number.get(a["uuid"]), a["state"]) for a in answers]
+        self._post_report(results, invalid)
+        return self._get_result_action(results, invalid)
+
+    def _post_report(self, results, invalid):
+        messages = SmsApi(self.env)._get_sms_api_error_messages()
+        lines = []
+        for number, state in results:
+            if state in ("success", "processing", "delivered", "sent"):
+                lines.append(self.env._("Test SMS successfully sent to %(number)s", number=number))
+            else:
+                reason = messages.get(state) or state
+                lines.append(
+                    self.env._(
+                        "Test SMS could not be sent to %(number)s: %(reason)s",
+                        number=number,
+                        reason=Markup(reason),
+                    )
+                )
+        for line in invalid:
+            lines.append(
+                self.env._("Test SMS not sent to “%(line)s”: not a valid number", line=line)
+            )
+        body = Markup("<ul>%s</ul>") % Markup().join(Markup("<li>%s</li>") % line for line in lines)
+        self.mailing_id._message_log(body=body)
+
+    def _get_result_action(self, results, invalid):
+        states = {state for _number, state in results}
+        if "insufficient_credit" in states:
+            return self.mailing_id.action_buy_sms_credits()
+        failed = len(invalid) + sum(
+            1
+            for _n, state in results
+            if state not in ("success", "processing", "delivered", "sent")
+        )
+        if not failed:
+            return True
+        return {
+            "type": "ir.actions.client",
+            "tag": "display_notification",
+            "params": {
+                "type": "danger",
+                "title": self.env._("Test SMS"),
+                "message": self.env._(
+                    "%(failed)s of %(total)s test SMS could not be sent: see the mailing's chatter.",
+                    failed=failed,
+                    total=len(results) + len(invalid),
+                ),
+                "next": {"type": "ir.actions.act_window_close"},
+            },
+        }
