@@ -13,8 +13,28 @@
     "data": [
         "security/ir.model.access.csv",
         "data/utm_medium_data.xml",
+        "wizard/mailing_sms_test_views.xml",
         "views/mailing_mailing_views.xml",
+        "views/mailing_trace_views.xml",
+        "views/mailing_list_views.xml",
+        "views/mailing_contact_views.xml",
+        "views/utm_campaign_views.xml",
+        "views/res_config_settings_views.xml",
+        "report/mailing_trace_report_views.xml",
+        "views/mass_mailing_sms_templates_portal.xml",
         "views/mass_mailing_sms_menus.xml",
     ],
+    "demo": [
+        "demo/mailing_list_demo.xml",
+        "demo/mailing_mailing_demo.xml",
+    ],
+    "assets": {
+        "web.assets_backend": [
+            "mass_mailing_sms/static/src/**/*",
+        ],
+        "web.assets_tests": [
+            "mass_mailing_sms/static/tests/tours/**/*",
+        ],
+    },
     "application": True,
 }

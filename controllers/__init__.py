@@ -1,2 +1,3 @@
 # Part of mass_mailing_sms. See LICENSE file for full copyright and licensing details.
 from . import link_tracker
+from . import sms_optout

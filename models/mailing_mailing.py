@@ -2,7 +2,9 @@
 import logging
 import re
 import threading
+from uuid import uuid4
 
+import phonenumbers
 from werkzeug.urls import url_join
 
 from odoo import api, fields, models
@@ -13,7 +15,24 @@ from odoo.tools import SQL, float_round, split_every
 _logger = logging.getLogger(__name__)
 
 SMS_BATCH_SIZE = 1000  # recipients turned into SMS and traces per transaction step
+# traces whose SMS has not left our queue or the provider's yet: the mailing is still sending
+SMS_WAITING_STATUSES = ("outgoing", "process")
 PLACEHOLDER_PATTERN = re.compile(r"\{\{.*?\}\}|\{%.*?%\}", re.DOTALL)
+
+
+def sanitize_number(number, country_code):
+    """E.164 form of ``number`` or False; one parse for the common case of a valid number.
+
+    Numbers that phonenumbers does not take at once (``00`` prefixes, missing ``+``,
+    countries whose metadata Odoo patches) go through Odoo's own ``phone_format``.
+    """
+    try:
+        parsed = phonenumbers.parse(number, country_code or None)
+        if phonenumbers.is_valid_number(parsed):
+            return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+    except phonenumbers.NumberParseException:
+        pass
+    return False
 
 
 class MailingMailing(models.Model):
@@ -32,6 +51,7 @@ class MailingMailing(models.Model):
         compute="_compute_body_plaintext",
         store=True,
         readonly=False,
+        copy=True,
         help="Text of the SMS; placeholders like {{ object.name }} are filled per recipient.",
     )
     sms_subject = fields.Char(
@@ -87,8 +107,11 @@ class MailingMailing(models.Model):
 
     @api.depends("sms_template_id")
     def _compute_body_plaintext(self):
-        for mailing in self.filtered("sms_template_id"):
-            mailing.body_plaintext = mailing.sms_template_id.body
+        for mailing in self:
+            if mailing.sms_template_id:
+                mailing.body_plaintext = mailing.sms_template_id.body
+            else:
+                mailing.body_plaintext = mailing.body_plaintext  # keep what was written
 
     def _compute_sms_has_iap_failure(self):
         self.sms_has_insufficient_credit = False
@@ -160,6 +183,28 @@ class MailingMailing(models.Model):
                 vals["subject"] = vals["sms_subject"]
         return super().create(vals_list)
 
+    def write(self, vals):
+        if vals.get("state") == "done" and self.env.context.get("mass_mailing_sms_queue"):
+            # The email queue marks a mailing done once every recipient has a trace; an SMS
+            # mailing stays "sending" until its SMS have left our queue (SPEC G3).
+            waiting = self._sms_filter_waiting()
+            if waiting:
+                super(MailingMailing, waiting).write({"state": "sending"})
+                others = self - waiting
+                return super(MailingMailing, others).write(vals) if others else True
+        return super().write(vals)
+
+    @api.onchange("mailing_type", "mailing_model_id")
+    def _onchange_sms_mailing_model_id(self):
+        """Warn as soon as the marketer picks recipients that cannot receive SMS (RELIABILITY 12)."""
+        if self.mailing_type != "sms" or not self.mailing_model_real:
+            return None
+        try:
+            self._sms_get_number_sources()
+        except UserError as error:
+            return {"warning": {"title": self.env._("No phone number"), "message": str(error)}}
+        return None
+
     # ------------------------------------------------------------
     # ACTIONS
     # ------------------------------------------------------------
@@ -195,8 +240,19 @@ class MailingMailing(models.Model):
             return super(MailingMailing, other_mailings).action_retry_failed()
         return True
 
+    def _action_view_traces_filtered(self, view_filter):
+        """SMS recipients are listed with the number each SMS went to (SPEC A1, A2)."""
+        action = super()._action_view_traces_filtered(view_filter)
+        if self.mailing_type == "sms":
+            action["name"] = self.env._("SMS Sent")
+            action["views"] = [
+                (self.env.ref("mass_mailing_sms.mailing_trace_view_tree_sms").id, "list"),
+                (self.env.ref("mass_mailing_sms.mailing_trace_view_form_sms").id, "form"),
+            ]
+        return action
+
     def action_buy_sms_credits(self):
-        url = self.env["iap.account"].get_credits_url(service_name="sms")
+        url = self.env["iap.account"].sudo().get_credits_url(service_name="sms")
         return {"type": "ir.actions.act_url", "url": url, "target": "new"}
 
     def action_send_mail(self, res_ids=None):
@@ -206,9 +262,21 @@ class MailingMailing(models.Model):
 
     def _action_send_mail(self, res_ids=None):
         sms_mailings = self.filtered(lambda m: m.mailing_type == "sms")
+        other_mailings = self - sms_mailings
+        not_ready = self.browse()
+        for mailing in sms_mailings:
+            # called by the queue cron: a mailing that cannot be sent goes back to draft
+            # with a note instead of failing the cron for every other mailing
+            try:
+                mailing._sms_check_ready_to_send()
+            except UserError as error:
+                _logger.warning("SMS mailing %s not sent: %s", mailing.id, error)
+                mailing._message_log(body=str(error))
+                mailing.state = "draft"
+                not_ready |= mailing
+        sms_mailings -= not_ready
         if sms_mailings:
             sms_mailings.action_send_sms(res_ids=res_ids)
-        other_mailings = self - sms_mailings
         if other_mailings:
             return super(MailingMailing, other_mailings)._action_send_mail(res_ids=res_ids)
         return True
@@ -236,10 +304,14 @@ class MailingMailing(models.Model):
         number_fields = [
             fname for fname in model._phone_get_number_fields() if fname in model._fields
         ]
+        # one contact per record: a many2many to contacts alone is not a number (COMPAT,
+        # test_mass_mailing's test_mass_sms_partner_only_m2m expects the UserError below)
         partner_fields = [
             fname
             for fname in model._mail_get_partner_fields()
-            if fname in model._fields and model._fields[fname].comodel_name == "res.partner"
+            if fname in model._fields
+            and model._fields[fname].type == "many2one"
+            and model._fields[fname].comodel_name == "res.partner"
         ]
         if not (sanitized or number_fields or partner_fields):
             raise UserError(
@@ -258,8 +330,12 @@ class MailingMailing(models.Model):
     def action_send_sms(self, res_ids=None):
         """Create one trace per recipient (and an SMS for those who can get one), then queue.
 
+        Recipients that already have a trace in the mailing are skipped, so running it twice
+        (or the queue cron twice) sends nothing twice; a unique index backs this up.
+
         :param list res_ids: recipients to send to; default: those not yet traced.
         """
+        auto_commit = not getattr(threading.current_thread(), "testing", False)
         for mailing in self:
             mailing._sms_check_ready_to_send()
             context_user = mailing.user_id or mailing.write_uid or self.env.user
@@ -271,12 +347,45 @@ class MailingMailing(models.Model):
             opt_out_ids = mailing._sms_get_opt_out_ids()
             for batch_ids in split_every(SMS_BATCH_SIZE, recipient_ids, list):
                 sms_created |= mailing._sms_send_batch(batch_ids, opt_out_ids)
+                if auto_commit:
+                    # each batch is its own transaction: SMS and traces are saved before
+                    # anything reaches the provider (RELIABILITY "exactly-once" 2, 6)
+                    self.env.cr.commit()  # pylint: disable=invalid-commit
             mailing._sms_dispatch(sms_created)
             mailing._sms_update_mailing_state()
         return True
 
+    def _get_remaining_recipients(self):
+        """SMS recipients not traced yet, in one query (no list of every id in the domain)."""
+        if self.mailing_type != "sms" or self.ab_testing_enabled:
+            return super()._get_remaining_recipients()
+        model = self.env[self.mailing_model_real]
+        query = model._search(self._get_recipients_domain())
+        self.env["mailing.trace"].flush_model(["mass_mailing_id", "model", "res_id"])
+        self.env.cr.execute(
+            SQL(
+                """SELECT recipient.id FROM %(table)s AS recipient
+                    WHERE recipient.id IN %(recipients)s
+                      AND NOT EXISTS (SELECT 1 FROM mailing_trace AS trace
+                                       WHERE trace.mass_mailing_id = %(mailing)s
+                                         AND trace.model = %(model)s
+                                         AND trace.res_id = recipient.id)
+                 ORDER BY recipient.id""",
+                table=SQL.identifier(model._table),
+                recipients=query.subselect(),
+                mailing=self.id,
+                model=model._name,
+            )
+        )
+        return [row[0] for row in self.env.cr.fetchall()]
+
     def _sms_send_batch(self, res_ids, opt_out_ids):
-        """Build traces and SMS for one batch of recipient ids; returns the SMS created."""
+        """Build traces and SMS for one batch of recipient ids; returns the SMS created.
+
+        A fixed number of queries per batch, whatever its size: records and numbers are
+        read together, checks are set operations, SMS, trackers and traces are inserted
+        in one statement each (issue 7).
+        """
         self.ensure_one()
         records = self.env[self.mailing_model_real].browse(res_ids).exists()
         records -= records.browse(self._sms_get_traced_ids(records.ids))
@@ -285,64 +394,156 @@ class MailingMailing(models.Model):
         recipients = self._sms_get_recipients_numbers(records)
         numbers = {info["sanitized"] for info in recipients.values() if info["sanitized"]}
         blacklisted = self._sms_get_blacklisted_numbers(numbers)
-        seen = self._sms_get_seen_numbers(numbers)
+        seen = self._sms_get_seen_numbers(numbers)  # {number: (model, res_id) that got it}
 
         skipped = {}  # res_id: (status, failure_type)
-        to_send = []
-        for record in records:
-            info = recipients[record.id]
+        duplicate_of = {}  # res_id: (model, res_id) of the recipient who keeps the SMS
+        to_send_ids = []
+        for res_id in records.ids:
+            info = recipients[res_id]
             number = info["sanitized"]
-            if record.id in opt_out_ids:
-                skipped[record.id] = ("cancel", "sms_optout")
+            if res_id in opt_out_ids:
+                skipped[res_id] = ("cancel", "sms_optout")
             elif not info["number"]:
-                skipped[record.id] = ("cancel", "sms_number_missing")
+                skipped[res_id] = ("cancel", "sms_number_missing")
             elif not number:
-                skipped[record.id] = ("bounce", "sms_number_format")
+                skipped[res_id] = ("bounce", "sms_number_format")
             elif number in blacklisted:
-                skipped[record.id] = ("cancel", "sms_blacklist")
+                skipped[res_id] = ("cancel", "sms_blacklist")
             elif number in seen:
-                skipped[record.id] = ("cancel", "sms_duplicate")
+                skipped[res_id] = ("cancel", "sms_duplicate")
+                duplicate_of[res_id] = seen[number]
             else:
-                seen.add(number)
-                to_send.append(record)
+                seen[number] = (records._name, res_id)
+                to_send_ids.append(res_id)
 
-        to_send = records.browse([record.id for record in to_send])
-        bodies, render_errors = self._sms_render_bodies(to_send)
+        bodies, render_errors = self._sms_render_bodies(records.browse(to_send_ids))
         traces_values = [
             self._sms_prepare_trace_values(res_id, recipients[res_id], status, failure_type)
             for res_id, (status, failure_type) in skipped.items()
         ]
+        duplicate_reasons = self._sms_get_duplicate_reasons(duplicate_of)
+        for values in traces_values:
+            if values["res_id"] in duplicate_reasons:
+                values["failure_reason"] = duplicate_reasons[values["res_id"]]
         for res_id, error in render_errors.items():
             values = self._sms_prepare_trace_values(res_id, recipients[res_id], "error", "unknown")
             values["failure_reason"] = error
             traces_values.append(values)
 
-        sms_values, sms_traces_values = [], []
-        for record in to_send.filtered(lambda r: r.id in bodies):
-            trace_values = self._sms_prepare_trace_values(
-                record.id, recipients[record.id], "outgoing"
-            )
-            body = bodies[record.id]
+        send_ids = [res_id for res_id in to_send_ids if res_id in bodies]
+        sms_ids = self._sms_reserve_ids("sms_sms", len(send_ids))
+        link_pattern = self._sms_short_link_pattern()
+        base_url = self.get_base_url()
+        sms_values, tracker_values = [], []
+        for res_id, sms_id in zip(send_ids, sms_ids, strict=True):
+            trace_values = self._sms_prepare_trace_values(res_id, recipients[res_id], "outgoing")
+            body = bodies[res_id]
+            if link_pattern:  # each short link carries the SMS id (C9)
+                body = link_pattern.sub(rf"\1/s/{sms_id}", body)
             if self.sms_allow_unsubscribe:
-                body = self._sms_add_unsubscribe_line(body, trace_values["sms_code"])
+                body = self._sms_add_unsubscribe_line(body, trace_values["sms_code"], base_url)
+            sms_uuid = uuid4().hex
             sms_values.append(
                 {
+                    "id": sms_id,
+                    "uuid": sms_uuid,
                     "body": body,
-                    "number": recipients[record.id]["sanitized"],
-                    "partner_id": recipients[record.id]["partner"].id,
+                    "number": recipients[res_id]["sanitized"],
+                    "partner_id": recipients[res_id]["partner"].id or None,
                     "mailing_id": self.id,
                     "state": "outgoing",
                 }
             )
-            sms_traces_values.append(trace_values)
+            trace_values["sms_id_int"] = sms_id
+            traces_values.append(trace_values)
+            tracker_values.append({"sms_uuid": sms_uuid})
 
-        sms_records = self.env["sms.sms"].sudo().create(sms_values)
-        for sms, trace_values in zip(sms_records, sms_traces_values, strict=True):
-            trace_values["sms_id_int"] = sms.id
-            trace_values["sms_tracker_ids"] = [(0, 0, {"sms_uuid": sms.uuid})]
-        self.env["mailing.trace"].sudo().create(traces_values + sms_traces_values)
-        sms_records._sms_write_bodies(sms_records._update_body_short_links())
+        self._sms_insert_rows("sms.sms", sms_values)
+        trace_ids = self._sms_insert_rows("mailing.trace", traces_values)
+        # trackers of the traces that got an SMS (inserted last, in the same order)
+        sms_trace_ids = trace_ids[len(trace_ids) - len(tracker_values) :]
+        for values, trace_id in zip(tracker_values, sms_trace_ids, strict=True):
+            values["mailing_trace_id"] = trace_id
+        self._sms_insert_rows("sms.tracker", tracker_values)
+        sms_records = self.env["sms.sms"].browse(sms_ids)
+        self._sms_notify_created(sms_records)
         return sms_records
+
+    def _sms_notify_created(self, sms_records):
+        """Hook called with the SMS this mailing inserted in bulk (the tests' gateway mock
+        records them, as it records the SMS created through the ORM)."""
+
+    def _sms_short_link_pattern(self):
+        """Regex of this database's short links (``<base>/r/<code>``), to tag them per SMS."""
+        base_url = self.env["ir.config_parameter"].sudo().get_param("web.base.url") or ""
+        if not base_url:
+            return None
+        return re.compile(rf"({re.escape(base_url.rstrip('/') + '/r/')}[\w-]+)(?![\w/-])")
+
+    def _sms_reserve_ids(self, table, count):
+        """``count`` new ids of ``table``, so that SMS bodies can name their SMS at insert."""
+        if not count:
+            return []
+        self.env.cr.execute(
+            SQL(
+                "SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)",
+                table,
+                count,
+            )
+        )
+        return [row[0] for row in self.env.cr.fetchall()]
+
+    def _sms_insert_rows(self, model_name, vals_list):
+        """Insert rows of ``model_name`` in one statement; returns their ids in order.
+
+        Used on the sending path only, for records without side effects (SMS, traces,
+        trackers): columns not given take the model's defaults, computed once per call, so
+        values that must differ per row (uuid, codes) are always passed explicitly.
+        """
+        if not vals_list:
+            return []
+        model = self.env[model_name].sudo()
+        columns = [
+            name
+            for name, field in model._fields.items()
+            if field.store and field.column_type and name != "id"
+        ]
+        given = set().union(*vals_list)
+        defaults = model.default_get([name for name in columns if name not in given])
+        now = self.env.cr.now()
+        magic = {
+            "create_uid": self.env.uid,
+            "write_uid": self.env.uid,
+            "create_date": now,
+            "write_date": now,
+        }
+        if model_name == "mailing.trace":
+            magic["campaign_id"] = self.campaign_id.id or None
+        names = [
+            name for name in ("id", *columns) if name in given or name in defaults or name in magic
+        ]
+        arrays = []  # one array per column: the statement's size does not grow with the rows
+        for name in names:
+            field = model._fields[name]
+            default = magic.get(name, defaults.get(name))
+            values = [vals.get(name, default) for vals in vals_list]
+            if field.type != "boolean":
+                values = [None if value is False else value for value in values]
+            column_type = "int4" if name == "id" else field.column_type[1]
+            arrays.append(SQL("%s::%s[]", values, SQL(column_type)))
+        model.flush_model()
+        self.env.cr.execute(
+            SQL(
+                "INSERT INTO %s (%s) SELECT * FROM unnest(%s) RETURNING id",
+                SQL.identifier(model._table),
+                SQL(", ").join(SQL.identifier(name) for name in names),
+                SQL(", ").join(arrays),
+            )
+        )
+        ids = [row[0] for row in self.env.cr.fetchall()]
+        model.invalidate_model()
+        return ids
 
     def _sms_prepare_trace_values(self, res_id, recipient, status, failure_type=False):
         return {
@@ -356,8 +557,26 @@ class MailingMailing(models.Model):
             "failure_type": failure_type,
         }
 
+    def _sms_get_duplicate_reasons(self, duplicate_of):
+        """{res_id: text naming the recipient who got the SMS instead} (RELIABILITY row 20)."""
+        kept_ids = {}
+        for model, res_id in duplicate_of.values():
+            kept_ids.setdefault(model, set()).add(res_id)
+        names = {}
+        for model, res_ids in kept_ids.items():
+            for kept in self.env[model].sudo().browse(list(res_ids)).exists():
+                names[model, kept.id] = kept.display_name
+        return {
+            res_id: self.env._(
+                "Same number as %(recipient)s, who receives the SMS.",
+                recipient=names.get(kept, "#%s" % kept[1]),
+            )
+            for res_id, kept in duplicate_of.items()
+        }
+
     def _sms_get_traced_ids(self, res_ids):
         """Recipients of this batch that already have a trace in this mailing."""
+        self.env["mailing.trace"].flush_model(["mass_mailing_id", "model", "res_id"])
         self.env.cr.execute(
             SQL(
                 """SELECT res_id FROM mailing_trace
@@ -377,59 +596,130 @@ class MailingMailing(models.Model):
         contact's, else the company's (RELIABILITY row 3).
         """
         sanitized_fname, number_fields, partner_fields = self._sms_get_number_sources()
+        fast = self._sms_read_own_numbers(records, sanitized_fname, number_fields)
+        if fast is not None:
+            return fast
         countries = records._phone_get_country()
+        company_country = self.env.company.country_id
         no_partner = self.env["res.partner"]
+        formatted = {}  # (number, country id): E.164 or False, parsed once per batch
+
+        def sanitize(number, country):
+            country = country or company_country
+            key = (number, country.id)
+            if key not in formatted:
+                formatted[key] = sanitize_number(number, country.code) or (
+                    records._phone_format_number(number, country)
+                )
+            return formatted[key]
+
         result = {}
         for record in records:
             partners = no_partner
             for fname in partner_fields:
                 partners |= record[fname]
             partner = partners[:1]
+            if not partner and record._name == "res.partner":
+                partner = record
             number = next((record[fname] for fname in number_fields if record[fname]), False)
             sanitized = sanitized_fname and record[sanitized_fname]
             country = countries.get(record.id) or partner.country_id
             if number and not sanitized:
-                sanitized = record._phone_format(number=number, country=country or False)
+                sanitized = sanitize(number, country)
             if not number:
                 for candidate in partners:
                     number = candidate.mobile or candidate.phone
                     if number:
                         partner = candidate
-                        sanitized = candidate.phone_sanitized or candidate._phone_format(
-                            number=number, country=country or candidate.country_id or False
+                        sanitized = candidate.phone_sanitized or sanitize(
+                            number, country or candidate.country_id
                         )
                         break
             result[record.id] = {"number": number, "sanitized": sanitized, "partner": partner}
         return result
 
-    def _sms_get_blacklisted_numbers(self, numbers):
-        if not numbers:
-            return set()
-        blacklist = (
-            self.env["phone.blacklist"]
-            .sudo()
-            .search_fetch([("number", "in", list(numbers)), ("active", "=", True)], ["number"])
-        )
-        return set(blacklist.mapped("number"))
-
-    def _sms_get_seen_numbers(self, numbers):
-        """Numbers already traced by this mailing (or its A/B test siblings)."""
-        if not numbers:
-            return set()
-        if self.ab_testing_enabled and self.campaign_id:
-            mailing_ids = self._get_ab_testing_siblings_mailings().ids or [self.id]
-        else:
-            mailing_ids = [self.id]
+    def _sms_read_own_numbers(self, records, sanitized_fname, number_fields):
+        """Fast path of ``_sms_get_recipients_numbers`` for models whose numbers and country
+        are plain columns and that have no contact to fall back on (mailing list contacts,
+        most imported models): one query for the batch. None when it does not apply.
+        """
+        model = self.env[records._name]
+        country_fname = model._phone_get_country_field()
+        fnames = [*number_fields, sanitized_fname, country_fname]
+        fnames = [fname for fname in fnames if fname]
+        if model._mail_get_partner_fields() or not all(
+            model._fields[fname].store and model._fields[fname].column_type for fname in fnames
+        ):
+            return None
+        model.flush_model(fnames)
         self.env.cr.execute(
             SQL(
-                """SELECT DISTINCT sms_number FROM mailing_trace
-                    WHERE mass_mailing_id = ANY(%s) AND trace_type = 'sms'
-                      AND sms_number = ANY(%s) AND trace_status != 'cancel'""",
-                mailing_ids,
+                "SELECT id, %s FROM %s WHERE id = ANY(%s)",
+                SQL(", ").join(SQL.identifier(fname) for fname in fnames),
+                SQL.identifier(model._table),
+                records.ids,
+            )
+        )
+        rows = self.env.cr.fetchall()
+        country_ids = {row[-1] for row in rows if country_fname and row[-1]}
+        codes = {
+            country.id: country.code for country in self.env["res.country"].browse(country_ids)
+        }
+        company_code = self.env.company.country_id.code
+        no_partner = self.env["res.partner"]
+        is_partner = records._name == "res.partner"  # the recipient is the contact itself
+        formatted = {}
+        result = {}
+        for row in rows:
+            values = dict(zip(fnames, row[1:], strict=True))
+            number = next((values[fname] for fname in number_fields if values[fname]), False)
+            sanitized = sanitized_fname and values[sanitized_fname]
+            if number and not sanitized:
+                code = (country_fname and codes.get(values[country_fname])) or company_code
+                if (number, code) not in formatted:
+                    formatted[number, code] = sanitize_number(number, code) or (
+                        model._phone_format_number(
+                            number, self.env["res.country"].search([("code", "=", code)], limit=1)
+                        )
+                    )
+                sanitized = formatted[number, code]
+            partner = records.browse(row[0]) if is_partner else no_partner
+            result[row[0]] = {"number": number, "sanitized": sanitized, "partner": partner}
+        return result
+
+    def _sms_get_blacklisted_numbers(self, numbers):
+        """The ``numbers`` (E.164) on the active phone blacklist, in one query."""
+        if not numbers:
+            return set()
+        self.env["phone.blacklist"].flush_model(["number", "active"])
+        self.env.cr.execute(
+            SQL(
+                "SELECT number FROM phone_blacklist WHERE active AND number = ANY(%s)",
                 list(numbers),
             )
         )
         return {row[0] for row in self.env.cr.fetchall()}
+
+    def _sms_get_seen_numbers(self, numbers):
+        """{number: (model, res_id)} of ``numbers`` this mailing (or its A/B test siblings)
+        already sent to."""
+        if not numbers:
+            return {}
+        mailing_ids = {self.id}
+        if self.ab_testing_enabled and self.campaign_id:
+            mailing_ids.update(self._get_ab_testing_siblings_mailings().ids)
+        self.env["mailing.trace"].flush_model()
+        self.env.cr.execute(
+            SQL(
+                """SELECT DISTINCT ON (sms_number) sms_number, model, res_id FROM mailing_trace
+                    WHERE mass_mailing_id = ANY(%s) AND trace_type = 'sms'
+                      AND sms_number = ANY(%s) AND trace_status NOT IN ('cancel', 'bounce')
+                 ORDER BY sms_number, id""",
+                list(mailing_ids),
+                list(numbers),
+            )
+        )
+        return {number: (model, res_id) for number, model, res_id in self.env.cr.fetchall()}
 
     def _sms_get_opt_out_ids(self):
         """Recipient ids opted out, from the target model's hook (COMPAT)."""
@@ -482,7 +772,8 @@ class MailingMailing(models.Model):
         masked = PLACEHOLDER_PATTERN.sub(protect, template)
         masked = re.sub(r"https?://\S*\x00\d+\x00\S*", protect, masked)
         shortened = self._sms_shorten_text_links(masked)
-        for key, value in protected.items():
+        # last protected first: a protected link may hold an earlier protected placeholder
+        for key, value in reversed(protected.items()):
             shortened = shortened.replace(key, value)
         return shortened
 
@@ -502,49 +793,72 @@ class MailingMailing(models.Model):
             text, self._get_link_tracker_values()
         )
 
-    def _sms_get_unsubscribe_url(self, code):
-        return url_join(self.get_base_url(), f"/sms/{self.id}/{code}")
+    def _sms_get_unsubscribe_url(self, code, base_url=None):
+        return url_join(base_url or self.get_base_url(), f"/sms/{self.id}/{code}")
 
-    def _sms_add_unsubscribe_line(self, body, code):
-        return "%s\nSTOP SMS: %s" % (body.rstrip(), self._sms_get_unsubscribe_url(code))
+    def _sms_add_unsubscribe_line(self, body, code, base_url=None):
+        """The opt-out line, on its own line, never shortened (COMPAT)."""
+        url = self._sms_get_unsubscribe_url(code, base_url=base_url)
+        return "%s\nSTOP SMS: %s" % (body.rstrip(), url)
 
     def _sms_dispatch(self, sms_records):
         """Leave the SMS to the queue, or send them at once when asked (F1 "Send Directly")."""
         if not sms_records:
             return
         if self.sms_force_send:
-            sms_records.sudo().send(
-                unlink_failed=False,
-                unlink_sent=True,
-                auto_commit=not getattr(threading.current_thread(), "testing", False),
-            )
+            # the SMS queue wakes at once; never sent from this transaction (RELIABILITY 6)
+            sms_records.sudo()._sms_send_directly()
         else:
             self.env.ref("sms.ir_cron_sms_scheduler_action").sudo()._trigger()
 
-    def _sms_update_mailing_state(self):
-        """sending while SMS wait in the queue, done once none does (SPEC G3)."""
-        for mailing in self:
-            outgoing = (
-                self.env["mailing.trace"]
-                .sudo()
-                .search_count(
-                    [("mass_mailing_id", "=", mailing.id), ("trace_status", "=", "outgoing")],
-                    limit=1,
-                )
+    def _sms_filter_waiting(self):
+        """SMS mailings with SMS still in our queue or held by the provider."""
+        sms_mailings = self.filtered(lambda m: m.mailing_type == "sms" and m.id)
+        if not sms_mailings:
+            return sms_mailings
+        groups = (
+            self.env["mailing.trace"]
+            .sudo()
+            ._read_group(
+                [
+                    ("mass_mailing_id", "in", sms_mailings.ids),
+                    ("trace_status", "in", SMS_WAITING_STATUSES),
+                ],
+                ["mass_mailing_id"],
             )
-            if outgoing:
-                if mailing.state != "sending":
-                    mailing.state = "sending"
-            elif mailing.state != "done":
-                mailing.write(
-                    {
-                        "state": "done",
-                        "sent_date": fields.Datetime.now(),
-                        "kpi_mail_required": not mailing.sent_date,
-                    }
-                )
+        )
+        waiting_ids = {mailing.id for (mailing,) in groups}
+        return sms_mailings.filtered(lambda m: m.id in waiting_ids)
+
+    def _sms_update_mailing_state(self):
+        """sending while SMS wait in a queue, done once none does (SPEC G3)."""
+        waiting = self._sms_filter_waiting()
+        waiting.filtered(lambda m: m.state != "sending").state = "sending"
+        for mailing in (self - waiting).filtered(lambda m: m.state != "done"):
+            mailing.write(
+                {
+                    "state": "done",
+                    "sent_date": fields.Datetime.now(),
+                    "kpi_mail_required": not mailing.sent_date,
+                }
+            )
+
+    @api.model
+    def _process_mass_mailing_queue(self):
+        return super(
+            MailingMailing, self.with_context(mass_mailing_sms_queue=True)
+        )._process_mass_mailing_queue()
 
     def _sms_retry_failed(self):
+        """Send again the SMS the provider refused, under their own id; never one it accepted.
+
+        * refused when handed over (credit, account, server, country...): the same SMS goes
+          back to the queue, same uuid, so the provider can recognise a repeat;
+        * failed in a delivery report (expired, not delivered): the provider accepted it,
+          it stays as it is;
+        * never got an SMS (its text could not be written): the trace is removed and the
+          recipient is rebuilt by the next run of the mailing.
+        """
         failed_traces = (
             self.env["mailing.trace"]
             .sudo()
@@ -553,21 +867,27 @@ class MailingMailing(models.Model):
                     ("mass_mailing_id", "in", self.ids),
                     ("trace_type", "=", "sms"),
                     ("trace_status", "=", "error"),
+                    ("failure_type", "not in", list(self.env["sms.sms"].DELIVERY_ERRORS)),
                 ]
             )
         )
-        sms_sudo = self.env["sms.sms"].sudo().browse(failed_traces.mapped("sms_id_int")).exists()
-        sms_sudo = sms_sudo.filtered(lambda s: s.state == "error")
-        with_sms = failed_traces.filtered(lambda t: t.sms_id_int in sms_sudo.ids)
-        # SMS the provider refused are sent again under the same id; traces that never got
-        # an SMS (rendering failed) are rebuilt by the next run of the mailing.
-        (failed_traces - with_sms).unlink()
-        sms_sudo.write({"state": "outgoing", "failure_type": False})
-        with_sms.write({"trace_status": "outgoing", "failure_type": False, "failure_reason": False})
-        self.write({"state": "in_queue"})
-        self.env.ref("mass_mailing.ir_cron_mass_mailing_queue")._trigger()
+        without_sms = failed_traces.filtered(lambda t: not t.sms_id_int)
+        sms_sudo = (
+            self.env["sms.sms"]
+            .sudo()
+            .browse((failed_traces - without_sms).mapped("sms_id_int"))
+            .exists()
+            .filtered(lambda s: s.state == "error" and not s.to_delete)
+        )
+        without_sms.unlink()
         if sms_sudo:
+            # trackers move the traces back to outgoing as well
+            sms_sudo.action_set_outgoing()
             self.env.ref("sms.ir_cron_sms_scheduler_action").sudo()._trigger()
+        if without_sms:
+            self.action_put_in_queue()
+        else:
+            self._sms_update_mailing_state()
 
     # ------------------------------------------------------------
     # DEFAULTS AND STATISTICS

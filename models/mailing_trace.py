@@ -14,16 +14,18 @@ _logger = logging.getLogger(__name__)
 SMS_CODE_ALPHABET = string.ascii_letters + string.digits
 SMS_CODE_LENGTH = 10
 
-# Trace statuses of SMS in the order they can only move forward; failures are final
-# unless a retry puts the trace back to "outgoing" (see _sms_update_status).
+# Forward-only statuses of SMS traces (COMPAT): a new status is ignored when the trace
+# already is in one of these. Delivered ("sent") and bounced are final; an error can still
+# become pending/delivered (a provider's late report tells what really happened) or go back
+# to outgoing when the marketer retries it.
 SMS_STATUS_IGNORED_WHEN = {
-    "outgoing": {"outgoing", "process", "pending", "sent"},
-    "process": {"process", "pending", "sent"},
-    "pending": {"pending", "sent"},
+    "outgoing": {"outgoing", "process", "pending", "sent", "bounce", "cancel"},
+    "process": {"process", "pending", "sent", "bounce"},
+    "pending": {"pending", "sent", "bounce"},
     "sent": {"sent"},
     "bounce": {"bounce", "sent"},
     "error": {"error", "sent", "bounce"},
-    "cancel": {"cancel", "process", "pending", "sent"},
+    "cancel": {"cancel", "process", "pending", "sent", "bounce"},
 }
 
 
@@ -120,7 +122,19 @@ class MailingTrace(models.Model):
 
     def _sms_update_status(self, status, failure_type=False, failure_reason=False):
         """Move SMS traces to ``status``, never backwards (COMPAT: forward-only statuses)."""
-        traces = self.filtered(lambda t: t.trace_status not in SMS_STATUS_IGNORED_WHEN[status])
+        ignored = SMS_STATUS_IGNORED_WHEN[status]
+        delivery_errors = self.env["sms.sms"].DELIVERY_ERRORS
+        traces = self.filtered(
+            lambda t: (
+                t.trace_status not in ignored
+                # a delivery report said it failed: a late "accepted" is older news
+                and not (
+                    status in ("process", "pending")
+                    and t.trace_status == "error"
+                    and t.failure_type in delivery_errors
+                )
+            )
+        )
         if not traces:
             return traces
         values = {
@@ -147,3 +161,299 @@ class MailingTrace(models.Model):
             ],
             limit=1,
         )
+
+
+# ----------------------------------------------------------------------------------------
+# SMS OPT-OUT LINK (SPEC O2, O3, O4, C6)
+# The recipient's side of a trace, used by the public pages of controllers/sms_optout.py.
+# Everything from here to the end of the file belongs to this section: add other trace
+# code above it.
+# ----------------------------------------------------------------------------------------
+
+SMS_OPT_OUT_UNDO_HOURS = 24  # how long the result page offers to take an opt-out back
+SMS_CODE_MAX_LENGTH = 64  # longer input is not a code: answered like any unknown one
+SMS_CLICKABLE_STATUSES = ("process", "pending", "sent")  # SMS that reached the provider
+SMS_MASK_CHAR = "\u2022"
+
+
+class MailingTraceSmsOptOut(models.Model):
+    """Opt-out from the ``STOP SMS:`` link: what was done, so that it shows and can be undone."""
+
+    _inherit = "mailing.trace"
+
+    sms_opt_out_datetime = fields.Datetime(
+        "SMS Opt-out Date",
+        readonly=True,
+        copy=False,
+        help="When the recipient opted out with the link of this SMS (empty if undone).",
+    )
+    sms_opt_out_blacklist = fields.Boolean(
+        "Blacklisted by Opt-out",
+        readonly=True,
+        copy=False,
+        help="The opt-out put the number on the phone blacklist; undoing it takes it off.",
+    )
+    sms_opt_out_subscription_ids = fields.Many2many(
+        "mailing.subscription",
+        "mailing_trace_sms_opt_out_subscription_rel",
+        "trace_id",
+        "subscription_id",
+        string="Opted-out Subscriptions",
+        readonly=True,
+        copy=False,
+        help="List subscriptions the opt-out marked opted out; undoing it subscribes them again.",
+    )
+
+    @api.model
+    def _sms_find_by_code(self, mailing_id, code):
+        """The SMS trace of mailing ``mailing_id`` whose opt-out code is ``code``, or nothing.
+
+        An unknown mailing, an unknown code and a code of another mailing all run the same
+        single indexed query and return the same empty recordset, so callers answer the same
+        way. Codes shorter than SMS_CODE_LENGTH (links of older versions) were guessable and
+        are refused. Only traces that had an SMS match: other codes were never sent.
+        """
+        if not isinstance(code, str) or not SMS_CODE_LENGTH <= len(code) <= SMS_CODE_MAX_LENGTH:
+            code = ""  # never generated: same query, no match
+        if not isinstance(mailing_id, int) or not 0 < mailing_id < 2**31:
+            mailing_id = 0
+        return self.search(
+            [
+                ("sms_code", "=", code),
+                ("mass_mailing_id", "=", mailing_id),
+                ("trace_type", "=", "sms"),
+                ("sms_id_int", "!=", False),
+            ],
+            limit=1,
+        )
+
+    def _sms_filter_clickable(self):
+        """Traces whose SMS reached the provider: only those can have been clicked (C9)."""
+        return self.filtered(
+            lambda t: t.trace_type == "sms" and t.trace_status in SMS_CLICKABLE_STATUSES
+        )
+
+    def _sms_get_sanitized_number(self):
+        self.ensure_one()
+        if not self.sms_number:
+            return False
+        return self.browse()._phone_format(number=self.sms_number) or False
+
+    def _sms_masked_number(self):
+        """The number with all digits hidden but a few, e.g. ``+32 4•• •• •• 56``.
+
+        The country code, the first digit after it and the last two digits stay: enough for
+        the recipient to recognise the number, too little for anyone else to learn it.
+        """
+        self.ensure_one()
+        number = self.sms_number or ""
+        formatted = (
+            self.browse()._phone_format(number=number, force_format="INTERNATIONAL") or number
+        )
+        prefix, rest = "", formatted
+        if formatted.startswith("+") and " " in formatted:
+            prefix, rest = formatted.split(" ", 1)
+            prefix += " "
+        positions = [index for index, char in enumerate(rest) if char.isdigit()]
+        shown = set()
+        if len(positions) >= 4:
+            shown.update(positions[-2:])
+        if len(positions) >= 6:
+            shown.add(positions[0])
+        return prefix + "".join(
+            SMS_MASK_CHAR if char.isdigit() and index not in shown else char
+            for index, char in enumerate(rest)
+        )
+
+    def _sms_opt_out_lists(self):
+        """Mailing lists an opt-out of this trace leaves; empty when it blacklists (O2, O3)."""
+        self.ensure_one()
+        mailing = self.mass_mailing_id
+        if self.model != "mailing.contact" or not mailing.mailing_on_mailing_list:
+            return self.env["mailing.list"]
+        return mailing.contact_list_ids
+
+    def _sms_opt_out_record(self):
+        """The recipient record of this trace, if it still exists."""
+        self.ensure_one()
+        if not self.model or self.model not in self.env or not self.res_id:
+            return None
+        return self.env[self.model].browse(self.res_id).exists()
+
+    def _sms_opt_out_can_undo(self):
+        self.ensure_one()
+        limit = fields.Datetime.subtract(fields.Datetime.now(), hours=SMS_OPT_OUT_UNDO_HOURS)
+        return bool(self.sms_opt_out_datetime) and self.sms_opt_out_datetime >= limit
+
+    def _sms_opt_out(self, blacklist=False, reason_id=False):
+        """Stop the SMS of this trace's recipient, from its opt-out link (SPEC O2, O3).
+
+        For a mailing sent to lists, the subscriptions of this number to those lists (and to
+        no other) are marked opted out; for any other mailing, or when ``blacklist`` is set,
+        the number goes on the phone blacklist. The trace keeps what changed, which marks
+        the opt-out in the mailing's statistics and lets the recipient undo it.
+
+        :param bool blacklist: also blacklist the number, for every SMS;
+        :param reason_id: id of a ``mailing.subscription.optout`` picked by the recipient;
+        :return: True
+        """
+        self.ensure_one()
+        reason = self._sms_opt_out_reason(reason_id)
+        number = self._sms_get_sanitized_number()
+        lists = self._sms_opt_out_lists()
+        subscriptions = self.env["mailing.subscription"]
+        if lists:
+            record = self._sms_opt_out_record()
+            subscriptions = lists._sms_get_subscriptions_for_number(
+                number, contact=record or None
+            ).filtered(lambda s: not s.opt_out)
+            if subscriptions:
+                subscriptions.write({"opt_out": True, "opt_out_reason_id": reason.id or False})
+        blacklisted = False
+        if number and (blacklist or not lists):
+            blacklisted = self._sms_opt_out_blacklist_number(number, reason)
+        self.write(
+            {
+                "sms_opt_out_datetime": fields.Datetime.now(),
+                "sms_opt_out_blacklist": self.sms_opt_out_blacklist or blacklisted,
+                "sms_opt_out_subscription_ids": [
+                    fields.Command.link(subscription.id) for subscription in subscriptions
+                ],
+            }
+        )
+        self._sms_opt_out_log(subscriptions, blacklisted, reason)
+        return True
+
+    def _sms_opt_out_undo(self):
+        """Take this trace's opt-out back; False once SMS_OPT_OUT_UNDO_HOURS have passed."""
+        self.ensure_one()
+        if not self._sms_opt_out_can_undo():
+            return False
+        subscriptions = self.sms_opt_out_subscription_ids.filtered("opt_out")
+        if subscriptions:
+            subscriptions.write({"opt_out": False, "opt_out_reason_id": False})
+        number = self._sms_get_sanitized_number()
+        unblacklisted = bool(self.sms_opt_out_blacklist and number)
+        if unblacklisted:
+            self.env["phone.blacklist"].sudo()._remove(
+                [number],
+                message=self.env._(
+                    "Taken off the blacklist: the recipient undid the opt-out from the SMS "
+                    "mailing “%(mailing)s”.",
+                    mailing=self.mass_mailing_id.subject,
+                ),
+            )
+        self.write(
+            {
+                "sms_opt_out_datetime": False,
+                "sms_opt_out_blacklist": False,
+                "sms_opt_out_subscription_ids": [fields.Command.clear()],
+            }
+        )
+        self._sms_opt_out_log_undo(subscriptions, unblacklisted)
+        return True
+
+    def _sms_opt_out_reason(self, reason_id):
+        try:
+            reason_id = int(reason_id or 0)
+        except (TypeError, ValueError):
+            reason_id = 0
+        return self.env["mailing.subscription.optout"].browse(reason_id).exists()
+
+    def _sms_opt_out_blacklist_number(self, number, reason):
+        """Blacklist ``number``; False if it already was (then an undo leaves it there)."""
+        blacklist_sudo = self.env["phone.blacklist"].sudo()
+        if blacklist_sudo.search_count([("number", "=", number)], limit=1):
+            return False
+        message = self.env._(
+            "Blacklisted from the opt-out link of the SMS mailing “%(mailing)s”.",
+            mailing=self.mass_mailing_id.subject,
+        )
+        if reason:
+            message += " " + self.env._("Reason: %(reason)s", reason=reason.name)
+        blacklist_sudo._add([number], message=message)
+        return True
+
+    def _sms_opt_out_log(self, subscriptions, blacklisted, reason):
+        """Note the opt-out on the chatter of the recipient and of the contacts it changed."""
+        mailing_name = self.mass_mailing_id.subject
+        number = self.sms_number
+        reason_text = " " + self.env._("Reason: %(reason)s", reason=reason.name) if reason else ""
+        bodies = {}  # record: [texts]
+        for contact in subscriptions.contact_id:
+            lists = subscriptions.filtered(lambda s, c=contact: s.contact_id == c).list_id
+            bodies.setdefault(contact, []).append(
+                self.env._(
+                    "Opted out of the mailing lists %(lists)s with the opt-out link of the SMS "
+                    "mailing “%(mailing)s” (number %(number)s).",
+                    lists=", ".join(lists.mapped("name")),
+                    mailing=mailing_name,
+                    number=number,
+                )
+                + reason_text
+            )
+        record = self._sms_opt_out_record()
+        if blacklisted and record is not None:
+            bodies.setdefault(record, []).append(
+                self.env._(
+                    "Number %(number)s blacklisted with the opt-out link of the SMS mailing "
+                    "“%(mailing)s”.",
+                    number=number,
+                    mailing=mailing_name,
+                )
+                + reason_text
+            )
+        self._sms_opt_out_post(bodies)
+
+    def _sms_opt_out_log_undo(self, subscriptions, unblacklisted):
+        mailing_name = self.mass_mailing_id.subject
+        bodies = {}
+        for contact in subscriptions.contact_id:
+            lists = subscriptions.filtered(lambda s, c=contact: s.contact_id == c).list_id
+            bodies.setdefault(contact, []).append(
+                self.env._(
+                    "Subscribed again to the mailing lists %(lists)s: the recipient undid the "
+                    "opt-out from the SMS mailing “%(mailing)s”.",
+                    lists=", ".join(lists.mapped("name")),
+                    mailing=mailing_name,
+                )
+            )
+        record = self._sms_opt_out_record()
+        if unblacklisted and record is not None:
+            bodies.setdefault(record, []).append(
+                self.env._(
+                    "Number %(number)s taken off the blacklist: the recipient undid the opt-out "
+                    "from the SMS mailing “%(mailing)s”.",
+                    number=self.sms_number,
+                    mailing=mailing_name,
+                )
+            )
+        self._sms_opt_out_post(bodies)
+
+    def _sms_opt_out_post(self, bodies):
+        for record, texts in bodies.items():
+            if record and hasattr(record, "_message_log"):
+                record._message_log(body=" ".join(texts))
+
+    def _sms_opt_out_page_values(self):
+        """What the public opt-out page shows about this trace; never the full number."""
+        self.ensure_one()
+        mailing = self.mass_mailing_id
+        company = (mailing.user_id or mailing.create_uid).company_id or self.env.company
+        lists = self._sms_opt_out_lists()
+        number = self._sms_get_sanitized_number()
+        is_blacklisted = bool(number) and bool(
+            self.env["phone.blacklist"].sudo().search_count([("number", "=", number)], limit=1)
+        )
+        return {
+            "res_company": company,
+            "company_name": company.name,
+            "masked_number": self._sms_masked_number(),
+            "lists_mode": bool(lists),
+            # names of private lists are internal: the recipient only sees public ones
+            "list_names": ", ".join(lists.filtered("is_public").mapped("name")),
+            "is_blacklisted": is_blacklisted,
+            "opted_out": self._sms_opt_out_can_undo(),
+            "undo_hours": SMS_OPT_OUT_UNDO_HOURS,
+            "opt_out_reasons": self.env["mailing.subscription.optout"].search([]),
+        }

@@ -1,11 +1,89 @@
 # Part of mass_mailing_sms. See LICENSE file for full copyright and licensing details.
+"""SMS of mailings leave through our own dispatcher (issue 8, RELIABILITY "exactly-once").
+
+Odoo's SMS queue takes SMS without claiming them and saves the provider's answers only after
+each call, so a crash, a second worker or a timeout may send an SMS twice or under a new id.
+For SMS of mailings (``mailing_id`` set) the queue here:
+
+1. claims a batch, oldest first: ``FOR UPDATE SKIP LOCKED`` plus a lease
+   (``sms_lease_until``) and an attempt counter, committed before the provider is called;
+2. calls the provider once per batch, each SMS under its own ``uuid`` (never regenerated);
+3. writes the answers forward-only, a few queries per batch, in a short transaction;
+4. leaves an SMS whose outcome is unknown (timeout, HTTP 5xx, reset, any exception) in the
+   queue with a growing back-off, to be sent again under the same uuid; after
+   ``sms_max_attempts`` it ends in error with the reason;
+5. stops at the first account-level refusal (no credit, unregistered account): the refused
+   SMS end in error so the marketer sees it, the others stay queued;
+6. works in bounded chunks, reports cron progress and triggers itself while work remains.
+
+Other SMS (chatter, notifications) keep Odoo's path.
+"""
+
+import logging
 import re
+import threading
+from datetime import timedelta
 from typing import ClassVar
 
-from odoo import fields, models
+import psycopg2
+import requests
+from werkzeug.urls import url_join
+
+from odoo import api, fields, models
 from odoo.tools import SQL
 
+from odoo.addons.iap.tools.iap_tools import InsufficientCreditError
 from odoo.addons.sms.models.sms_sms import SmsSms as BaseSmsSms
+from odoo.addons.sms.tools.sms_api import SmsApi
+
+_logger = logging.getLogger(__name__)
+
+# ir.config_parameter keys and defaults of the dispatcher (README "Reliability")
+PARAM_BATCH_SIZE = ("sms.session.batch.size", 500)  # SMS per provider call (Odoo's key)
+PARAM_BATCHES_PER_RUN = ("mass_mailing_sms.sms_batches_per_run", 20)  # calls per cron step
+PARAM_LEASE = ("mass_mailing_sms.sms_lease_seconds", 300)  # claim lifetime
+PARAM_RETRY_DELAY = ("mass_mailing_sms.sms_retry_delay", 60)  # first back-off, doubles
+PARAM_MAX_ATTEMPTS = ("mass_mailing_sms.sms_max_attempts", 5)  # unknown outcomes, then error
+MAX_BACKOFF_DOUBLINGS = 6  # back-off grows to retry_delay * 64 at most
+MAX_UNKNOWN_IN_A_ROW = 3  # provider unreachable: stop this run, the back-off wakes it again
+CLAIM_RETRIES = 3  # concurrent workers may make a claim or a result write fail to serialize
+
+# provider answers that stop the whole run: the account, not the SMS, is the problem
+ACCOUNT_FAILURES = ("sms_credit", "sms_acc")
+
+
+def _group_ids(value_by_id):
+    """{value: [ids]} from {id: value}."""
+    ids_by_value = {}
+    for record_id, value in value_by_id.items():
+        ids_by_value.setdefault(value, []).append(record_id)
+    return ids_by_value
+
+
+def _sms_testing():
+    """True in Odoo tests: "Send directly" then sends at once, in the test's transaction."""
+    return getattr(threading.current_thread(), "testing", False)
+
+
+def _sms_can_commit():
+    """Queue code commits its steps, except in Odoo tests (never in a test's transaction)."""
+    return not getattr(threading.current_thread(), "testing", False)
+
+
+def _sms_http_status(error):
+    """HTTP status and Retry-After seconds behind an exception of the provider call, if any.
+
+    ``iap_jsonrpc`` turns every HTTP failure into an ``AccessError`` raised while handling the
+    ``requests`` exception, which stays reachable as ``__context__``.
+    """
+    seen = 0
+    while error is not None and seen < 5:
+        if isinstance(error, requests.HTTPError) and error.response is not None:
+            retry_after = error.response.headers.get("Retry-After", "")
+            return error.response.status_code, int(retry_after) if retry_after.isdigit() else 0
+        error = error.__cause__ or error.__context__
+        seen += 1
+    return None, 0
 
 
 class SmsSms(models.Model):
@@ -22,6 +100,449 @@ class SmsSms(models.Model):
     mailing_id = fields.Many2one("mailing.mailing", index="btree_not_null")
     mailing_trace_ids = fields.One2many("mailing.trace", "sms_id_int", "Statistics")
     failure_type = fields.Selection(selection_add=[("sms_rejected", "Rejected")])
+    sms_lease_until = fields.Datetime(
+        "Claimed Until",
+        copy=False,
+        readonly=True,
+        help="A queue worker holds this SMS (or waits before trying it again) until then.",
+    )
+    sms_attempt_count = fields.Integer(
+        "Sending Attempts",
+        copy=False,
+        readonly=True,
+        help="Times this SMS was handed to the provider without a clear answer yet.",
+    )
+
+    def init(self):
+        super().init()
+        # the queue's claim reads queued SMS of mailings, oldest first
+        self.env.cr.execute(
+            SQL(
+                """CREATE INDEX IF NOT EXISTS sms_sms_mailing_outgoing_idx ON sms_sms (id)
+                    WHERE state = 'outgoing' AND mailing_id IS NOT NULL"""
+            )
+        )
+
+    # ------------------------------------------------------------
+    # ENTRY POINTS
+    # ------------------------------------------------------------
+
+    @api.model
+    def _process_queue(self, ids=None):
+        """The SMS queue cron: other SMS by Odoo's path, SMS of mailings by ours."""
+        auto_commit = _sms_can_commit()
+        domain = [("state", "=", "outgoing"), ("to_delete", "!=", True), ("mailing_id", "=", False)]
+        if ids:
+            domain.append(("id", "in", list(ids)))
+        other_ids = self.search(domain, limit=10000, order="id").ids
+        result = None
+        try:
+            if other_ids:
+                result = self.browse(other_ids).send(
+                    unlink_failed=False,
+                    unlink_sent=True,
+                    auto_commit=auto_commit,
+                    raise_exception=False,
+                )
+        except Exception:
+            _logger.exception("Failed processing SMS queue")
+        try:
+            self._sms_process_mailing_queue(ids=ids, auto_commit=auto_commit)
+        except Exception:
+            _logger.exception("Failed processing the SMS of mailings")
+        return result
+
+    def send(self, unlink_failed=False, unlink_sent=True, auto_commit=False, raise_exception=False):
+        """SMS of mailings go through the claiming dispatcher, never straight from a
+        transaction that cannot commit its claim first: outside tests and without
+        ``auto_commit`` they are left to the SMS queue, woken at once."""
+        mailing_sms = self.filtered(lambda sms: sms.mailing_id)
+        others = self - mailing_sms
+        if mailing_sms:
+            if _sms_testing() or auto_commit:
+                mailing_sms._sms_process_mailing_queue(
+                    ids=mailing_sms.ids, auto_commit=auto_commit and _sms_can_commit()
+                )
+            else:
+                mailing_sms._sms_trigger_queue()
+        if others:
+            return super(SmsSms, others).send(
+                unlink_failed=unlink_failed,
+                unlink_sent=unlink_sent,
+                auto_commit=auto_commit,
+                raise_exception=raise_exception,
+            )
+        return None
+
+    def _sms_send_directly(self):
+        """F1 "Send Directly": the SMS queue wakes at once and sends these SMS in its own
+        transactions; never from the transaction that builds the campaign. Odoo tests (ours
+        and those of addons built on ours) expect the answers right away: there, the
+        dispatcher runs in the test's transaction."""
+        if _sms_testing():
+            self._sms_process_mailing_queue(ids=self.ids, auto_commit=False)
+        else:
+            self._sms_trigger_queue()
+
+    @api.model
+    def _sms_trigger_queue(self, at=None):
+        cron = self.env.ref("sms.ir_cron_sms_scheduler_action", raise_if_not_found=False)
+        if cron:
+            cron.sudo()._trigger(at=at)
+
+    def _update_sms_state_and_trackers(self, new_state, failure_type=None):
+        """Back in the queue (retry): a fresh count of attempts, no lease."""
+        super()._update_sms_state_and_trackers(new_state, failure_type=failure_type)
+        if new_state == "outgoing":
+            back = self.filtered(lambda sms: sms.sms_attempt_count or sms.sms_lease_until)
+            if back:
+                back.write({"sms_attempt_count": 0, "sms_lease_until": False})
+
+    # ------------------------------------------------------------
+    # DISPATCHER
+    # ------------------------------------------------------------
+
+    @api.model
+    def _sms_get_param(self, param):
+        key, default = param
+        value = self.env["ir.config_parameter"].sudo().get_param(key)
+        try:
+            return max(int(value), 1) if value else default
+        except ValueError:
+            return default
+
+    @api.model
+    def _sms_process_mailing_queue(self, ids=None, auto_commit=True):
+        """Send queued SMS of mailings in bounded chunks; returns the number handled.
+
+        :param ids: only these SMS (still claimed like any other);
+        :param auto_commit: commit the claim before each provider call and the answers after
+          it (the cron); False in tests, where everything stays in the test's transaction.
+        """
+        sms_sudo = self.sudo()
+        batch_size = sms_sudo._sms_get_param(PARAM_BATCH_SIZE)
+        max_batches = sms_sudo._sms_get_param(PARAM_BATCHES_PER_RUN)
+        done = 0
+        stop = None  # why this run ended early: "account", "throttled", "unreachable"
+        unknown_in_a_row = 0
+        for _batch in range(max_batches):
+            claimed = sms_sudo._sms_claim_batch(batch_size, ids=ids, auto_commit=auto_commit)
+            if not claimed:
+                break
+            outcome = claimed._sms_send_claimed(auto_commit=auto_commit)
+            done += len(claimed)
+            if outcome in ("account", "throttled"):
+                stop = outcome
+                break
+            unknown_in_a_row = unknown_in_a_row + 1 if outcome == "unknown" else 0
+            if unknown_in_a_row >= MAX_UNKNOWN_IN_A_ROW:
+                stop = "unreachable"
+                break
+        ready, next_at = sms_sudo._sms_count_waiting(ids=ids)
+        if stop:
+            _logger.info("SMS queue: %s SMS handled, run stopped (%s)", done, stop)
+        # progress makes Odoo's cron run this again at once while work remains (it stops
+        # after 10 runs and reschedules itself as soon as possible)
+        self.env["ir.cron"]._notify_progress(done=done, remaining=0 if stop else ready)
+        if ready and not stop:
+            sms_sudo._sms_trigger_queue()
+        elif next_at and stop != "account":
+            sms_sudo._sms_trigger_queue(at=next_at)  # back-off or another worker's lease
+        if auto_commit:
+            self.env.cr.commit()  # pylint: disable=invalid-commit
+        return done
+
+    @api.model
+    def _sms_claim_batch(self, limit, ids=None, auto_commit=True):
+        """Claim up to ``limit`` queued SMS of mailings, oldest first; returns them.
+
+        Rows locked by another worker are skipped, rows leased by one (claimed, or waiting
+        for a retry) are left alone; the lease and the attempt are committed before the
+        provider is called, and SMS that must no longer go out are cancelled here.
+        """
+        for attempt in range(1, CLAIM_RETRIES + 1):
+            try:
+                if auto_commit:
+                    # a fresh snapshot: the claim sees the claims other workers committed
+                    self.env.cr.commit()  # pylint: disable=invalid-commit
+                claimed = self._sms_claim_rows(limit, ids)
+                if not claimed:
+                    return claimed
+                canceled = claimed._sms_cancel_stale_mailing_sms()
+                if auto_commit:
+                    self.env.cr.commit()  # pylint: disable=invalid-commit
+                return claimed - canceled
+            except psycopg2.extensions.TransactionRollbackError:
+                if not auto_commit or attempt == CLAIM_RETRIES:
+                    raise
+                self.env.cr.rollback()
+                self.env.invalidate_all()
+        return self.browse()
+
+    @api.model
+    def _sms_claim_rows(self, limit, ids=None):
+        self.flush_model()
+        lease = self._sms_get_param(PARAM_LEASE)
+        self.env.cr.execute(
+            SQL(
+                """WITH claimable AS (
+                       SELECT id FROM sms_sms
+                        WHERE state = 'outgoing' AND mailing_id IS NOT NULL
+                          AND to_delete IS NOT TRUE
+                          AND (sms_lease_until IS NULL
+                               OR sms_lease_until <= (now() AT TIME ZONE 'UTC'))
+                          %(only_ids)s
+                        ORDER BY id
+                        LIMIT %(limit)s
+                          FOR UPDATE SKIP LOCKED)
+                   UPDATE sms_sms
+                      SET sms_lease_until = (now() AT TIME ZONE 'UTC')
+                                            + make_interval(secs => %(lease)s),
+                          sms_attempt_count = COALESCE(sms_attempt_count, 0) + 1
+                     FROM claimable
+                    WHERE sms_sms.id = claimable.id
+                RETURNING sms_sms.id""",
+                only_ids=SQL("AND id = ANY(%s)", list(ids)) if ids else SQL(),
+                limit=limit,
+                lease=lease,
+            ),
+            log_exceptions=False,
+        )
+        claimed_ids = sorted(row[0] for row in self.env.cr.fetchall())
+        claimed = self.browse(claimed_ids)
+        claimed.invalidate_recordset(["sms_lease_until", "sms_attempt_count"])
+        return claimed
+
+    @api.model
+    def _sms_count_waiting(self, ids=None):
+        """(SMS of mailings ready to be claimed now, earliest end of a lease or back-off)."""
+        self.env.cr.execute(
+            SQL(
+                """SELECT COUNT(*) FILTER (WHERE sms_lease_until IS NULL
+                                             OR sms_lease_until <= (now() AT TIME ZONE 'UTC')),
+                          MIN(sms_lease_until) FILTER (
+                              WHERE sms_lease_until > (now() AT TIME ZONE 'UTC'))
+                     FROM sms_sms
+                    WHERE state = 'outgoing' AND mailing_id IS NOT NULL
+                      AND to_delete IS NOT TRUE %s""",
+                SQL("AND id = ANY(%s)", list(ids)) if ids else SQL(),
+            )
+        )
+        ready, next_at = self.env.cr.fetchone()
+        return ready, next_at and next_at + timedelta(seconds=1)
+
+    def _sms_send_claimed(self, auto_commit=True):
+        """Hand claimed SMS to the provider in one call and write its answers.
+
+        :return: "sent" (answered), "account" (account-level refusal: stop the run),
+          "throttled" (HTTP 429: stop and wait) or "unknown" (no usable answer).
+        """
+        if not self:
+            return "sent"
+        messages = [
+            {
+                "content": body,
+                "numbers": [{"number": sms.number, "uuid": sms.uuid} for sms in body_sms],
+            }
+            for body, body_sms in self.grouped("body").items()
+        ]
+        delivery_reports_url = url_join(self[0].get_base_url(), "/sms/status")
+        error = None
+        try:
+            results = SmsApi(self.env)._send_sms_batch(
+                messages, delivery_reports_url=delivery_reports_url
+            )
+        except InsufficientCreditError:
+            # the provider refused the whole call: nothing went out
+            results = [{"uuid": sms.uuid, "state": "insufficient_credit"} for sms in self]
+        except Exception as exception:  # noqa: BLE001 - any failure of the call: unknown outcome
+            error = exception
+            results = []
+        return self._sms_write_results(results, error, auto_commit=auto_commit)
+
+    def _sms_write_results(self, results, error=None, auto_commit=True):
+        """Write the provider's answers forward-only; SMS without an answer wait for a retry."""
+        by_uuid = {sms.uuid: sms.id for sms in self}
+        answers = {}  # sms id: provider state
+        for result in results if isinstance(results, list) else []:
+            sms_id = isinstance(result, dict) and by_uuid.get(result.get("uuid"))
+            if sms_id:
+                answers[sms_id] = result.get("state")
+        unanswered = [sms_id for sms_id in self.ids if sms_id not in answers]
+        status, retry_after = _sms_http_status(error)
+        throttled = status == 429
+        if error is not None:
+            _logger.info(
+                "SMS batch of %s: no answer from the provider (%s), retried later",
+                len(self),
+                status or type(error).__name__,
+            )
+        elif unanswered:
+            _logger.warning("SMS batch: the provider did not answer for %s SMS", len(unanswered))
+        reason = self._sms_unknown_reason(error, status)
+        for attempt in range(1, CLAIM_RETRIES + 1):
+            try:
+                self._sms_apply_answers(answers)
+                if unanswered:
+                    self.browse(unanswered)._sms_postpone(throttled, retry_after, reason)
+                if auto_commit:
+                    self.env.cr.commit()  # pylint: disable=invalid-commit
+                break
+            except psycopg2.extensions.TransactionRollbackError:
+                if not auto_commit or attempt == CLAIM_RETRIES:
+                    raise
+                self.env.cr.rollback()
+                self.env.invalidate_all()
+        failure_types = {
+            self.IAP_TO_SMS_FAILURE_TYPE.get(state)
+            for state in answers.values()
+            if state not in self.IAP_TO_SMS_STATE_SUCCESS
+        }
+        if failure_types & set(ACCOUNT_FAILURES):
+            return "account"
+        if throttled:
+            return "throttled"
+        return "unknown" if unanswered else "sent"
+
+    def _sms_unknown_reason(self, error, status):
+        if error is None:
+            return self.env._("The SMS provider gave no answer for this SMS.")
+        if status:
+            return self.env._(
+                "The SMS provider answered HTTP %(status)s; it may or may not have sent the SMS.",
+                status=status,
+            )
+        return self.env._(
+            "No answer from the SMS provider (%(error)s); it may or may not have sent the SMS.",
+            error=type(error).__name__,
+        )
+
+    def _sms_apply_answers(self, answers):
+        """{sms id: provider state} -> SMS states and trackers (hence traces), per state."""
+        success_ids, failure_ids, provider_error_ids = {}, {}, {}
+        for sms_id, iap_state in answers.items():
+            if iap_state in self.IAP_TO_SMS_STATE_SUCCESS:
+                success_ids.setdefault(self.IAP_TO_SMS_STATE_SUCCESS[iap_state], []).append(sms_id)
+            elif self.IAP_TO_SMS_FAILURE_TYPE.get(iap_state):
+                failure_type = self.IAP_TO_SMS_FAILURE_TYPE[iap_state]
+                failure_ids.setdefault(failure_type, []).append(sms_id)
+            else:
+                provider_error_ids.setdefault(iap_state or "unknown", []).append(sms_id)
+        for state, sms_ids in success_ids.items():
+            moved = self._sms_move_forward(sms_ids, state, False, to_delete=True)
+            moved.sms_tracker_id._action_update_from_sms_state(state)
+        for failure_type, sms_ids in failure_ids.items():
+            moved = self._sms_move_forward(sms_ids, "error", failure_type)
+            moved.sms_tracker_id._action_update_from_sms_state("error", failure_type=failure_type)
+        for provider_error, sms_ids in provider_error_ids.items():
+            moved = self._sms_move_forward(sms_ids, "error", "unknown")
+            moved.sms_tracker_id._action_update_from_provider_error(provider_error)
+
+    def _sms_move_forward(self, sms_ids, state, failure_type, to_delete=False):
+        """Leave the queue: only SMS still queued move (a result never goes backwards);
+        returns those that moved."""
+        self.flush_model()
+        self.env.cr.execute(
+            SQL(
+                """UPDATE sms_sms
+                      SET state = %(state)s, failure_type = %(failure_type)s,
+                          to_delete = to_delete OR %(to_delete)s, sms_lease_until = NULL
+                    WHERE id = ANY(%(ids)s) AND state = 'outgoing'
+                RETURNING id""",
+                state=state,
+                failure_type=failure_type or None,
+                to_delete=to_delete,
+                ids=list(sms_ids),
+            )
+        )
+        moved = self.browse([row[0] for row in self.env.cr.fetchall()])
+        moved.invalidate_recordset(["state", "failure_type", "to_delete", "sms_lease_until"])
+        return moved.with_context(sms_skip_msg_notification=True)
+
+    def _sms_postpone(self, throttled, retry_after, reason):
+        """No answer: back in the queue after a back-off, same uuid; after the last attempt,
+        an error with the reason. A throttled call (HTTP 429) does not count as an attempt."""
+        self.flush_model()
+        delay = self._sms_get_param(PARAM_RETRY_DELAY)
+        max_attempts = self._sms_get_param(PARAM_MAX_ATTEMPTS)
+        self.env.cr.execute(
+            SQL(
+                """UPDATE sms_sms
+                      SET sms_attempt_count = CASE WHEN %(throttled)s
+                              THEN GREATEST(COALESCE(sms_attempt_count, 1) - 1, 0)
+                              ELSE sms_attempt_count END,
+                          sms_lease_until = (now() AT TIME ZONE 'UTC') + make_interval(
+                              secs => CASE WHEN %(throttled)s THEN GREATEST(%(retry_after)s, %(delay)s)
+                                      ELSE %(delay)s * power(2, LEAST(
+                                          GREATEST(COALESCE(sms_attempt_count, 1) - 1, 0),
+                                          %(doublings)s)) END)
+                    WHERE id = ANY(%(ids)s) AND state = 'outgoing'
+                RETURNING id, sms_attempt_count""",
+                throttled=throttled,
+                retry_after=retry_after,
+                delay=delay,
+                doublings=MAX_BACKOFF_DOUBLINGS,
+                ids=self.ids,
+            )
+        )
+        rows = self.env.cr.fetchall()
+        self.invalidate_recordset(["sms_lease_until", "sms_attempt_count"])
+        exhausted = self.browse([sms_id for sms_id, count in rows if count >= max_attempts])
+        if exhausted and not throttled:
+            moved = self._sms_move_forward(exhausted.ids, "error", "sms_server")
+            moved.sms_tracker_id._action_update_from_sms_state(
+                "error",
+                failure_type="sms_server",
+                failure_reason=self.env._(
+                    "%(reason)s Gave up after %(count)s attempts under the same id.",
+                    reason=reason,
+                    count=max_attempts,
+                ),
+            )
+
+    # ------------------------------------------------------------
+    # CHECKS WHEN CLAIMED
+    # ------------------------------------------------------------
+
+    def _sms_cancel_stale_mailing_sms(self):
+        """Cancel the mailing SMS of ``self`` that must no longer go out (RELIABILITY rows 10,
+        14: number blacklisted, recipient opted out or deleted since queued); returns them."""
+        mailing_sms = self.filtered(lambda sms: sms.mailing_id and sms.state == "outgoing")
+        if not mailing_sms:
+            return self.browse()
+        traces = (
+            self.env["mailing.trace"]
+            .sudo()
+            .search([("sms_id_int", "in", mailing_sms.ids), ("trace_type", "=", "sms")])
+        )
+        blacklisted = mailing_sms.mailing_id[:1]._sms_get_blacklisted_numbers(
+            set(mailing_sms.filtered("number").mapped("number"))
+        )
+        failure_by_sms_id = {}
+        for (mailing, model), mailing_traces in traces.grouped(
+            lambda t: (t.mass_mailing_id, t.model)
+        ).items():
+            existing_ids = set(
+                self.env[model].sudo().browse(mailing_traces.mapped("res_id")).exists().ids
+            )
+            opt_out_ids = mailing._sms_get_opt_out_ids() if mailing else set()
+            for trace in mailing_traces:
+                if trace.res_id not in existing_ids:
+                    failure_by_sms_id[trace.sms_id_int] = "unknown"
+                elif trace.res_id in opt_out_ids:
+                    failure_by_sms_id[trace.sms_id_int] = "sms_optout"
+        for sms in mailing_sms.filtered(lambda s: s.number in blacklisted):
+            failure_by_sms_id.setdefault(sms.id, "sms_blacklist")
+        canceled = self.browse()
+        for failure_type, sms_ids in _group_ids(failure_by_sms_id).items():
+            to_cancel = self.browse(sms_ids)
+            to_cancel._update_sms_state_and_trackers("canceled", failure_type=failure_type)
+            canceled |= to_cancel
+        return canceled
+
+    # ------------------------------------------------------------
+    # LINKS
+    # ------------------------------------------------------------
 
     def _update_body_short_links(self):
         """{sms id: body} where each short link of a mailing SMS carries the SMS id (C9).

@@ -3,7 +3,7 @@ import logging
 import re
 from uuid import uuid4
 
-from markupsafe import Markup
+from markupsafe import Markup, escape
 
 from odoo import api, fields, models
 from odoo.exceptions import UserError
@@ -88,7 +88,10 @@ class MailingSmsTest(models.TransientModel):
                 "numbers": [{"number": n, "uuid": u} for u, n in uuid_to_number.items()],
             }
             try:
-                answers = SmsApi(self.env)._send_sms_batch([message], delivery_reports_url=False)
+                # the SMS account is read (and created) as superuser, as the SMS queue does
+                answers = SmsApi(self.env(su=True))._send_sms_batch(
+                    [message], delivery_reports_url=False
+                )
             except Exception as error:  # noqa: BLE001 - reported to the marketer below
                 _logger.info("Test SMS of mailing %s failed: %s", self.mailing_id.id, error)
                 answers = [{"uuid": u, "state": "server_error"} for u in uuid_to_number]
@@ -97,20 +100,19 @@ class MailingSmsTest(models.TransientModel):
         return self._get_result_action(results, invalid)
 
     def _post_report(self, results, invalid):
-        messages = SmsApi(self.env)._get_sms_api_error_messages()
+        messages = SmsApi(self.env(su=True))._get_sms_api_error_messages()
         lines = []
         for number, state in results:
             if state in ("success", "processing", "delivered", "sent"):
                 lines.append(self.env._("Test SMS successfully sent to %(number)s", number=number))
             else:
-                reason = messages.get(state) or state
-                lines.append(
-                    self.env._(
-                        "Test SMS could not be sent to %(number)s: %(reason)s",
-                        number=number,
-                        reason=Markup(reason),
-                    )
+                # our own messages may hold a link (buy credits); a provider's raw state is text
+                reason = Markup(messages[state]) if state in messages else state
+                # formatted as Markup so that only the provider's text gets escaped
+                template = escape(
+                    self.env._("Test SMS could not be sent to %(number)s: %(reason)s")
                 )
+                lines.append(template % {"number": number, "reason": reason})
         for line in invalid:
             lines.append(
                 self.env._("Test SMS not sent to “%(line)s”: not a valid number", line=line)
@@ -121,7 +123,16 @@ class MailingSmsTest(models.TransientModel):
     def _get_result_action(self, results, invalid):
         states = {state for _number, state in results}
         if "insufficient_credit" in states:
-            return self.mailing_id.action_buy_sms_credits()
+            # SPEC E1: the "Insufficient credits" dialog, with its buy-credits link
+            return {
+                "type": "ir.actions.client",
+                "tag": "mass_mailing_sms_insufficient_credits",
+                "params": {
+                    "mailing_id": self.mailing_id.id,
+                    "is_test": True,
+                    "next": {"type": "ir.actions.act_window_close"},
+                },
+            }
         failed = len(invalid) + sum(
             1
             for _n, state in results

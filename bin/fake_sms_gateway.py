@@ -1,0 +1,200 @@
+# Part of mass_mailing_sms. See LICENSE file for full copyright and licensing details.
+"""A local stand-in for the SMS provider, for benchmarks and fault tests only.
+
+Listens on 127.0.0.1 and answers Odoo's SMS API (``/api/sms/3/send``, JSON-RPC) like the real
+service: one result per number, keyed by the SMS uuid. It never forwards anything.
+
+Answers by number (E.164 as Odoo sends it):
+- ending in ``0000``: ``wrong_number_format``;
+- ending in ``0001``: ``country_not_supported``;
+- anything else: ``success``.
+Like a provider with idempotency keys (Twilio-style): the SMS uuid is the key. A uuid seen
+again is answered with its first answer and counted as a replay, never delivered twice; a
+number delivered under several uuids is counted as "doubled" (the sender sent it twice).
+
+Faults, for fault tests (``--fault``, repeatable): ``credit:N`` (insufficient credit after N
+delivered SMS, until ``GET /credit/restore``), ``error500-before:N`` / ``error500-after:N``
+(every Nth call answers HTTP 500, before or after recording the batch as accepted), ``hang:N``
+(every Nth call sleeps past the client's timeout after accepting), ``reset:N`` (every Nth call
+drops the connection before answering), ``throttle:N`` (every Nth call answers HTTP 429 with
+``Retry-After: 1``), ``slow:MS`` (every call waits MS milliseconds after accepting, so that a
+sender can be killed while a batch is in flight).
+
+``GET /stats`` returns the counters as JSON, ``GET /numbers`` each delivered number with the
+number of uuids it was delivered under; the stats are printed to stdout on SIGTERM.
+Usage: python fake_sms_gateway.py --port 0 [--port-file FILE] [--fault KIND:N ...]
+"""
+
+import argparse
+import json
+import signal
+import socket
+import sys
+import threading
+import time
+from collections import Counter
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+
+class GatewayState:
+    def __init__(self, faults, hang_seconds=20):
+        self.lock = threading.Lock()
+        self.calls = 0
+        self.answers = {}  # uuid -> first answer given (idempotency key)
+        self.accepted = Counter()  # uuid -> times received with a success answer
+        self.numbers = Counter()  # number -> distinct uuids delivered to it
+        self.results = Counter()  # state -> count
+        self.replays = 0  # uuids received again, answered without a second delivery
+        self.faults = {}
+        for fault in faults or ():
+            kind, _sep, value = fault.partition(":")
+            if kind:
+                self.faults[kind] = int(value or 0)
+        self.hang_seconds = hang_seconds
+
+    def stats(self):
+        with self.lock:
+            return {
+                "calls": self.calls,
+                "received": sum(self.accepted.values()),
+                "unique_uuids": len(self.accepted),
+                "delivered": sum(self.numbers.values()),
+                "replays": self.replays,
+                "duplicate_uuids": sum(1 for count in self.accepted.values() if count > 1),
+                "duplicate_numbers": sum(1 for count in self.numbers.values() if count > 1),
+                "doubled": sum(1 for count in self.numbers.values() if count > 1),
+                "results": dict(self.results),
+            }
+
+    def answer(self, messages):
+        results = []
+        with self.lock:
+            for message in messages:
+                for entry in message["numbers"]:
+                    uuid = entry["uuid"]
+                    if uuid in self.answers:  # a retry of the sender: same answer, no new SMS
+                        state = self.answers[uuid]
+                        self.replays += 1
+                        if state == "success":
+                            self.accepted[uuid] += 1
+                        results.append({"uuid": uuid, "state": state, "credit": 1})
+                        continue
+                    number = entry["number"] or ""
+                    if number.endswith("0000"):
+                        state = "wrong_number_format"
+                    elif number.endswith("0001"):
+                        state = "country_not_supported"
+                    elif "credit" in self.faults and len(self.accepted) >= self.faults["credit"]:
+                        state = "insufficient_credit"
+                    else:
+                        state = "success"
+                        self.accepted[uuid] += 1
+                        self.numbers[number] += 1
+                    if state != "insufficient_credit":  # refused for credit: may come again
+                        self.answers[uuid] = state
+                    self.results[state] += 1
+                    results.append({"uuid": uuid, "state": state, "credit": 1})
+        return results
+
+
+def make_handler(state):
+    class Handler(BaseHTTPRequestHandler):
+        def log_message(self, format, *args):  # noqa: A002 - quiet server
+            return
+
+        def _reply(self, code, payload):
+            body = json.dumps(payload).encode()
+            self.send_response(code)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def do_GET(self):
+            if self.path == "/stats":
+                self._reply(200, state.stats())
+            elif self.path == "/numbers":
+                with state.lock:
+                    self._reply(200, dict(state.numbers))
+            elif self.path == "/credit/restore":
+                with state.lock:
+                    state.faults.pop("credit", None)
+                self._reply(200, {"credit": "restored"})
+            else:
+                self._reply(404, {"error": "not found"})
+
+        def do_POST(self):
+            length = int(self.headers.get("Content-Length") or 0)
+            request = json.loads(self.rfile.read(length) or b"{}")
+            if self.path != "/api/sms/3/send":
+                self._reply(404, {"error": "not found"})
+                return
+            with state.lock:
+                state.calls += 1
+                call = state.calls
+                faults = dict(state.faults)
+
+            def every(kind):
+                return bool(faults.get(kind)) and call % faults[kind] == 0
+
+            if every("error500-before"):
+                self._reply(500, {"error": "injected failure before accepting"})
+                return
+            if every("throttle"):
+                body = b'{"error": "too many requests"}'
+                self.send_response(429)
+                self.send_header("Retry-After", "1")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+                return
+            if every("reset"):
+                self.connection.setsockopt(
+                    socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00"
+                )
+                self.connection.close()
+                return
+            results = state.answer(request.get("params", {}).get("messages", []))
+            if faults.get("slow"):
+                time.sleep(faults["slow"] / 1000)
+            if every("error500-after"):
+                self._reply(500, {"error": "injected failure after accepting"})
+                return
+            if every("hang"):
+                time.sleep(state.hang_seconds)
+            try:
+                self._reply(200, {"jsonrpc": "2.0", "id": request.get("id"), "result": results})
+            except OSError:  # the client gave up (timeout) or died
+                return
+
+    return Handler
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--port", type=int, default=0)
+    parser.add_argument("--port-file", help="write the port listened on to this file")
+    parser.add_argument(
+        "--fault", action="append", default=[], help="KIND:N, see the module docstring"
+    )
+    parser.add_argument("--hang-seconds", type=float, default=20)
+    args = parser.parse_args()
+
+    state = GatewayState(args.fault, hang_seconds=args.hang_seconds)
+    server = ThreadingHTTPServer(("127.0.0.1", args.port), make_handler(state))
+    server.daemon_threads = True
+    if args.port_file:
+        with open(args.port_file, "w", encoding="utf-8") as port_file:
+            port_file.write(str(server.server_address[1]))
+
+    def stop(_signum, _frame):
+        threading.Thread(target=server.shutdown, daemon=True).start()
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    server.serve_forever()
+    sys.stdout.write(json.dumps(state.stats()) + "\n")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,106 @@
+# Part of mass_mailing_sms. See LICENSE file for full copyright and licensing details.
+from odoo.tests import tagged
+
+from odoo.addons.mail.tests.common import mail_new_test_user
+from odoo.addons.sms.tests.common import MockSMS
+
+
+@tagged("post_install", "-at_install", "mass_mailing_sms")
+class TestUiTours(MockSMS):
+    """What a marketer (not an administrator) does in the SMS Marketing app, in a browser."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.user_marketing = mail_new_test_user(
+            cls.env,
+            login="tour_sms_marketing",
+            name="Mara Marketing",
+            groups="base.group_user,mass_mailing.group_mass_mailing_user",
+            mobile="+32 456 99 88 77",
+        )
+        cls.mailing_list = cls.env["mailing.list"].create({"name": "Tour SMS List"})
+        cls.contacts = cls.env["mailing.contact"].create(
+            [
+                {
+                    "name": "Tour Contact One",
+                    "email": "tour.one@example.com",
+                    "mobile": "+32 470 11 22 33",
+                    "list_ids": [(4, cls.mailing_list.id)],
+                },
+                {
+                    "name": "Tour Contact Two",
+                    "mobile": "+32 470 44 55 66",
+                    "list_ids": [(4, cls.mailing_list.id)],
+                },
+            ]
+        )
+
+    def _create_credit_mailing(self):
+        return (
+            self.env["mailing.mailing"]
+            .with_user(self.user_marketing)
+            .create(
+                {
+                    "mailing_type": "sms",
+                    "subject": "Tour Credits",
+                    "body_plaintext": "Our spring sale starts now",
+                    "mailing_model_id": self.env["ir.model"]._get_id("mailing.list"),
+                    "contact_list_ids": [(6, 0, self.mailing_list.ids)],
+                    "sms_force_send": True,
+                }
+            )
+        )
+
+    def test_create_test_send_and_see_recipients(self):
+        """F1, C4, A3, A4, then A1/A2 once the queue sent the mailing."""
+        with self.mockSMSGateway():
+            self.start_tour(
+                "/odoo", "mass_mailing_sms_create_and_send", login=self.user_marketing.login
+            )
+        mailing = self.env["mailing.mailing"].search([("subject", "=", "Tour Spring Sale")])
+        self.assertEqual(mailing.mailing_type, "sms")
+        self.assertEqual(mailing.state, "in_queue")
+        self.assertEqual(mailing.contact_list_ids, self.mailing_list)
+        self.assertIn("+32456001122", [sms["number"] for sms in self._sms], "the test SMS went out")
+        with self.mockSMSGateway():
+            mailing.sms_force_send = True  # what the queue does, without waiting for it
+            mailing.action_send_sms()
+        self.assertEqual(mailing.sent, 2)
+        with self.mockSMSGateway():
+            self.start_tour(
+                "/odoo", "mass_mailing_sms_sent_recipients", login=self.user_marketing.login
+            )
+
+    def test_lists_and_contacts_from_sms_app(self):
+        """G4, L2."""
+        self.start_tour("/odoo", "mass_mailing_sms_lists_contacts", login=self.user_marketing.login)
+
+    def test_blacklist_and_unblacklist(self):
+        """B1: a marketing user who is not an administrator manages the phone blacklist."""
+        self.assertFalse(self.user_marketing.has_group("base.group_system"))
+        self.start_tour("/odoo", "mass_mailing_sms_blacklist", login=self.user_marketing.login)
+        entry = (
+            self.env["phone.blacklist"]
+            .with_context(active_test=False)
+            .search([("number", "=", "+32470556677")])
+        )
+        self.assertTrue(entry)
+        self.assertFalse(entry.active)
+
+    def test_insufficient_credits(self):
+        """E1-E3: the provider answers that the account has no credits left."""
+        mailing = self._create_credit_mailing()
+        with self.mockSMSGateway(sim_error="credit"):
+            self.start_tour(
+                "/odoo",
+                "mass_mailing_sms_insufficient_credits_test",
+                login=self.user_marketing.login,
+            )
+            mailing.action_send_sms()
+            self.assertTrue(mailing.sms_has_insufficient_credit)
+            self.start_tour(
+                "/odoo",
+                "mass_mailing_sms_insufficient_credits_mailing",
+                login=self.user_marketing.login,
+            )
