@@ -28,10 +28,10 @@ def sanitize_number(number, country_code):
     """
     try:
         parsed = phonenumbers.parse(number, country_code or None)
-        if phonenumbers.is_valid_number(parsed):
-            return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
     except phonenumbers.NumberParseException:
-        pass
+        return False
+    if phonenumbers.is_valid_number(parsed):
+        return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
     return False
 
 

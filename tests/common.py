@@ -88,7 +88,7 @@ class MassSMSCase(SMSCase, MockLinkTracker):
           ``record`` (default: the record at the same index in ``records``),
           ``number`` (number stored on the trace; default: the partner's E.164 number),
           ``partner`` (partner of the SMS), ``content`` (text the SMS body contains),
-          ``trace_status`` (default ``pending``), ``failure_type``;
+          ``trace_status`` (default ``outgoing``, as Odoo's mail helpers), ``failure_type``;
         :param check_sms: also check the ``sms.sms`` of each trace (or its absence);
         :param sent_unlink: SMS handed to the provider were deleted: check what the
           gateway received instead of the ``sms.sms``;
@@ -128,7 +128,7 @@ class MassSMSCase(SMSCase, MockLinkTracker):
             number = recipient_info.get("number")
             if number is None and partner:
                 number = partner._phone_format()
-            status = recipient_info.get("trace_status", "pending")
+            status = recipient_info.get("trace_status", "outgoing")
             content = recipient_info.get("content")
 
             trace = traces.filtered(lambda t, record=record: t.res_id == record.id)

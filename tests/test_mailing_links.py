@@ -38,7 +38,10 @@ class TestMailingSmsLinks(MassSMSCommon):
     def test_links_and_opt_out_line(self):
         mailing = self._send()
         traces = self.assertSMSTraces(
-            [{"partner": partner, "content": f"Hi {partner.name}: "} for partner in self.partners],
+            [
+                {"partner": partner, "content": f"Hi {partner.name}: ", "trace_status": "pending"}
+                for partner in self.partners
+            ],
             mailing,
             self.partners,
             sms_links_info=[

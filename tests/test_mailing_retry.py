@@ -98,7 +98,10 @@ class TestMailingSmsRetry(MassSMSCommon):
         with self.mockSMSGateway():
             self.env["mailing.mailing"].sudo()._process_mass_mailing_queue()
         self.assertSMSTraces(
-            [{"number": number, "content": "Half: "} for number in self.numbers],
+            [
+                {"number": number, "content": "Half: ", "trace_status": "pending"}
+                for number in self.numbers
+            ],
             mailing,
             self.partners,
             check_sms=False,

@@ -221,9 +221,9 @@ class TestMailingSmsSending(MassSMSCommon):
             mailing.action_send_sms()
         self.assertSMSTraces(
             [
-                {"number": "+32470000001", "content": "Quarter: 25"},
+                {"number": "+32470000001", "content": "Quarter: 25", "trace_status": "pending"},
                 {"number": "+32470112233", "trace_status": "error", "failure_type": "unknown"},
-                {"number": "+33612345678", "content": "Quarter: 25"},
+                {"number": "+33612345678", "content": "Quarter: 25", "trace_status": "pending"},
             ],
             mailing,
             recipients,

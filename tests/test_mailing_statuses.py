@@ -43,7 +43,12 @@ class TestMailingSmsStatuses(MassSMSCommon):
         traces = self._send()
         self.assertSMSTraces(
             [
-                {"partner": partner, "number": number, "content": f"Hello {partner.name}"}
+                {
+                    "partner": partner,
+                    "number": number,
+                    "content": f"Hello {partner.name}",
+                    "trace_status": "pending",
+                }
                 for partner, number in zip(self.partners, self.numbers, strict=True)
             ],
             self.mailing,

@@ -152,6 +152,10 @@ tours.add("mass_mailing_sms_lists_contacts", {
             "mass_mailing_sms.mailing_list_menu_sms"
         ),
         {
+            content: "Wait for the mailing lists to be shown",
+            trigger: ".o_last_breadcrumb_item:contains('Mailing Lists')",
+        },
+        {
             content: "Switch the lists to the list view",
             trigger: ".o_switch_view.o_list",
             run: "click",
