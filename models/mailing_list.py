@@ -33,7 +33,7 @@ class MailingList(models.Model):
 
     def action_view_contacts_sms_valid(self):
         action = self.action_view_contacts_sms()
-        action["context"] = dict(action["context"], search_default_filter_valid_sms_recipient=1)
+        action["context"] = dict(action["context"], search_default_filter_sms_reachable=1)
         return action
 
     def action_view_mailings_sms(self):

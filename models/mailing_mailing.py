@@ -793,6 +793,16 @@ class MailingMailing(models.Model):
             text, self._get_link_tracker_values()
         )
 
+    def get_sms_link_replacements_placeholders(self):
+        """What a link and the opt-out line look like once in an SMS (COMPAT tier B), for
+        counters that estimate the length of the text actually sent."""
+        base_url = self[:1].get_base_url().rstrip("/")
+        mailing_id = self[:1].id or 0
+        return {
+            "link": f"{base_url}/r/xxxx/s/xxxxxx",
+            "unsubscribe": "\nSTOP SMS: %s/sms/%s/%s" % (base_url, mailing_id, "x" * 10),
+        }
+
     def _sms_get_unsubscribe_url(self, code, base_url=None):
         return url_join(base_url or self.get_base_url(), f"/sms/{self.id}/{code}")
 

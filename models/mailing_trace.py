@@ -13,6 +13,7 @@ _logger = logging.getLogger(__name__)
 # attacker guessing codes for a 100,000-recipient mailing hits one in 8.4e12 tries.
 SMS_CODE_ALPHABET = string.ascii_letters + string.digits
 SMS_CODE_LENGTH = 10
+SMS_CODE_BYTE_LIMIT = 256 - 256 % len(SMS_CODE_ALPHABET)  # 248: 4 x 62
 
 # Forward-only statuses of SMS traces (COMPAT): a new status is ignored when the trace
 # already is in one of these. Delivered ("sent") and bounced are final; an error can still
@@ -112,7 +113,17 @@ class MailingTrace(models.Model):
 
     @api.model
     def _sms_generate_code(self):
-        return "".join(secrets.choice(SMS_CODE_ALPHABET) for _i in range(SMS_CODE_LENGTH))
+        """A new opt-out code: SMS_CODE_LENGTH characters drawn uniformly from the OS's
+        secure generator (random bytes above the largest multiple of 62 are dropped, so
+        that no character is likelier than another)."""
+        code = []
+        while len(code) < SMS_CODE_LENGTH:
+            for byte in secrets.token_bytes(2 * SMS_CODE_LENGTH):
+                if byte < SMS_CODE_BYTE_LIMIT:
+                    code.append(SMS_CODE_ALPHABET[byte % len(SMS_CODE_ALPHABET)])
+                    if len(code) == SMS_CODE_LENGTH:
+                        break
+        return "".join(code)
 
     def set_opened(self, domain=None):
         """SMS have no "opened" status (SPEC G3): a click on an SMS link only counts a click."""
@@ -121,31 +132,48 @@ class MailingTrace(models.Model):
         return traces
 
     def _sms_update_status(self, status, failure_type=False, failure_reason=False):
-        """Move SMS traces to ``status``, never backwards (COMPAT: forward-only statuses)."""
+        """Move SMS traces to ``status``, never backwards (COMPAT: forward-only statuses).
+
+        One query whatever the number of traces; returns the traces that moved.
+        """
+        if not self:
+            return self
         ignored = SMS_STATUS_IGNORED_WHEN[status]
-        delivery_errors = self.env["sms.sms"].DELIVERY_ERRORS
-        traces = self.filtered(
-            lambda t: (
-                t.trace_status not in ignored
-                # a delivery report said it failed: a late "accepted" is older news
-                and not (
-                    status in ("process", "pending")
-                    and t.trace_status == "error"
-                    and t.failure_type in delivery_errors
-                )
+        # a delivery report said it failed: a late "accepted" is older news
+        late_success = status in ("process", "pending")
+        self.flush_recordset()
+        self.env.cr.execute(
+            SQL(
+                """UPDATE mailing_trace
+                      SET trace_status = %(status)s,
+                          failure_type = %(failure_type)s,
+                          failure_reason = %(failure_reason)s,
+                          sent_datetime = CASE WHEN %(sets_sent)s
+                                               THEN COALESCE(sent_datetime, %(now)s)
+                                               ELSE sent_datetime END,
+                          write_date = %(now)s, write_uid = %(uid)s
+                    WHERE id = ANY(%(ids)s)
+                      AND (trace_status IS NULL OR trace_status != ALL(%(ignored)s))
+                      AND NOT (%(late_success)s AND trace_status = 'error'
+                               AND failure_type = ANY(%(delivery_errors)s))
+                RETURNING id""",
+                status=status,
+                failure_type=failure_type or None,
+                failure_reason=failure_reason or None,
+                sets_sent=status in ("pending", "sent"),
+                now=self.env.cr.now(),
+                uid=self.env.uid,
+                ids=self.ids,
+                ignored=sorted(ignored),
+                late_success=late_success,
+                delivery_errors=sorted(self.env["sms.sms"].DELIVERY_ERRORS),
             )
         )
-        if not traces:
-            return traces
-        values = {
-            "trace_status": status,
-            "failure_type": failure_type or False,
-            "failure_reason": failure_reason or False,
-        }
-        if status in ("pending", "sent"):
-            traces.filtered(lambda t: not t.sent_datetime).sent_datetime = fields.Datetime.now()
-        traces.write(values)
-        return traces
+        moved = self.browse([row[0] for row in self.env.cr.fetchall()])
+        moved.invalidate_recordset(
+            ["trace_status", "failure_type", "failure_reason", "sent_datetime", "write_date"]
+        )
+        return moved
 
     @api.model
     def _sms_find_for_click(self, code, sms_id):

@@ -139,3 +139,15 @@ class TestMailingSmsLinks(MassSMSCommon):
                 f"\nSTOP SMS: {base}/sms/1/abc"
             },
         )
+
+    def test_link_replacements_placeholders(self):
+        """COMPAT tier B: what a link and the opt-out line weigh in an SMS, for counters."""
+        mailing = self.mailing
+        base = mailing.get_base_url().rstrip("/")
+        placeholders = mailing.get_sms_link_replacements_placeholders()
+        self.assertEqual(placeholders["link"], f"{base}/r/xxxx/s/xxxxxx")
+        self.assertEqual(
+            placeholders["unsubscribe"], f"\nSTOP SMS: {base}/sms/{mailing.id}/xxxxxxxxxx"
+        )
+        real_line = mailing._sms_add_unsubscribe_line("", "A" * 10)
+        self.assertEqual(len(real_line), len(placeholders["unsubscribe"]))
