@@ -5,7 +5,6 @@ import threading
 from uuid import uuid4
 
 import phonenumbers
-from werkzeug.urls import url_join
 
 from odoo import api, fields, models
 from odoo.exceptions import UserError
@@ -440,7 +439,7 @@ class MailingMailing(models.Model):
             trace_values = self._sms_prepare_trace_values(res_id, recipients[res_id], "outgoing")
             body = bodies[res_id]
             if link_pattern:  # each short link carries the SMS id (C9)
-                body = link_pattern.sub(rf"\1/s/{sms_id}", body)
+                body = link_pattern.sub(lambda link, sms_id=sms_id: f"{link[1]}/s/{sms_id}", body)
             if self.sms_allow_unsubscribe:
                 body = self._sms_add_unsubscribe_line(body, trace_values["sms_code"], base_url)
             sms_uuid = uuid4().hex
@@ -804,7 +803,7 @@ class MailingMailing(models.Model):
         }
 
     def _sms_get_unsubscribe_url(self, code, base_url=None):
-        return url_join(base_url or self.get_base_url(), f"/sms/{self.id}/{code}")
+        return "%s/sms/%s/%s" % ((base_url or self.get_base_url()).rstrip("/"), self.id, code)
 
     def _sms_add_unsubscribe_line(self, body, code, base_url=None):
         """The opt-out line, on its own line, never shortened (COMPAT)."""

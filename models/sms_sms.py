@@ -430,13 +430,20 @@ class SmsSms(models.Model):
                 provider_error_ids.setdefault(iap_state or "unknown", []).append(sms_id)
         for state, sms_ids in success_ids.items():
             moved = self._sms_move_forward(sms_ids, state, False, to_delete=True)
-            moved.sms_tracker_id._action_update_from_sms_state(state)
+            moved._sms_get_trackers()._action_update_from_sms_state(state)
         for failure_type, sms_ids in failure_ids.items():
             moved = self._sms_move_forward(sms_ids, "error", failure_type)
-            moved.sms_tracker_id._action_update_from_sms_state("error", failure_type=failure_type)
+            moved._sms_get_trackers()._action_update_from_sms_state(
+                "error", failure_type=failure_type
+            )
         for provider_error, sms_ids in provider_error_ids.items():
             moved = self._sms_move_forward(sms_ids, "error", "unknown")
-            moved.sms_tracker_id._action_update_from_provider_error(provider_error)
+            moved._sms_get_trackers()._action_update_from_provider_error(provider_error)
+
+    def _sms_get_trackers(self):
+        """The trackers of these SMS in one search (``sms_tracker_id`` computes them one by
+        one); they keep the context of ``self``."""
+        return self.env["sms.tracker"].search([("sms_uuid", "in", self.mapped("uuid"))])
 
     def _sms_move_forward(self, sms_ids, state, failure_type, to_delete=False):
         """Leave the queue: only SMS still queued move (a result never goes backwards);
