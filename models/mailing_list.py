@@ -74,14 +74,17 @@ class MailingList(models.Model):
         list_ids = (self or mailing.contact_list_ids).ids
         if not list_ids:
             return []
+        # the SMS queue re-checks one batch of recipients at a time (context key)
+        only_ids = self.env.context.get("mailing_sms_opt_out_res_ids")
         self.env["mailing.subscription"].flush_model(["contact_id", "list_id", "opt_out"])
         self.env.cr.execute(
             SQL(
                 """SELECT contact_id FROM mailing_subscription
-                    WHERE list_id = ANY(%s)
+                    WHERE list_id = ANY(%s) %s
                     GROUP BY contact_id
                    HAVING bool_and(opt_out)""",
                 list_ids,
+                SQL("AND contact_id = ANY(%s)", list(only_ids)) if only_ids else SQL(),
             )
         )
         return [row[0] for row in self.env.cr.fetchall()]

@@ -16,6 +16,7 @@ _logger = logging.getLogger(__name__)
 SMS_BATCH_SIZE = 1000  # recipients turned into SMS and traces per transaction step
 # traces whose SMS has not left our queue or the provider's yet: the mailing is still sending
 SMS_WAITING_STATUSES = ("outgoing", "process")
+INTERNATIONAL_PREFIX = re.compile(r"^\s*(\+|00)")  # a number that names its own country
 PLACEHOLDER_PATTERN = re.compile(r"\{\{.*?\}\}|\{%.*?%\}", re.DOTALL)
 
 
@@ -84,6 +85,12 @@ class MailingMailing(models.Model):
         compute="_compute_sms_has_iap_failure",
         help="Some SMS of this mailing could not be sent because the SMS account is not registered.",
     )
+    sms_country_guessed_count = fields.Integer(
+        "Numbers Without Country Code",
+        compute="_compute_sms_country_guessed_count",
+        help="Recipients whose number had no country code and was read with their country, "
+        "their contact's or the company's (RELIABILITY row 3).",
+    )
     ab_testing_sms_winner_selection = fields.Selection(
         related="campaign_id.ab_testing_sms_winner_selection",
         readonly=False,
@@ -136,6 +143,20 @@ class MailingMailing(models.Model):
                 mailing.sms_has_insufficient_credit = True
             else:
                 mailing.sms_has_unregistered_account = True
+
+    def _compute_sms_country_guessed_count(self):
+        groups = (
+            self.env["mailing.trace"]
+            .sudo()
+            ._read_group(
+                [("mass_mailing_id", "in", self.ids), ("sms_country_guessed", "=", True)],
+                ["mass_mailing_id"],
+                ["__count"],
+            )
+        )
+        counts = dict(groups)
+        for mailing in self:
+            mailing.sms_country_guessed_count = counts.get(mailing._origin, 0)
 
     def _compute_statistics(self):
         """SMS have no opened/replied (SPEC G3); received = handed to the provider."""
@@ -551,6 +572,11 @@ class MailingMailing(models.Model):
             "model": self.mailing_model_real,
             "res_id": res_id,
             "sms_number": recipient["sanitized"] or recipient["number"] or False,
+            "sms_country_guessed": bool(
+                recipient["sanitized"]
+                and recipient["number"]
+                and not INTERNATIONAL_PREFIX.match(recipient["number"])
+            ),
             "sms_code": self.env["mailing.trace"]._sms_generate_code(),
             "trace_status": status,
             "failure_type": failure_type,
@@ -825,18 +851,20 @@ class MailingMailing(models.Model):
         sms_mailings = self.filtered(lambda m: m.mailing_type == "sms" and m.id)
         if not sms_mailings:
             return sms_mailings
-        groups = (
-            self.env["mailing.trace"]
-            .sudo()
-            ._read_group(
-                [
-                    ("mass_mailing_id", "in", sms_mailings.ids),
-                    ("trace_status", "in", SMS_WAITING_STATUSES),
-                ],
-                ["mass_mailing_id"],
+        # called after every batch the provider answers: stop at the first waiting trace
+        # instead of counting them all
+        self.env["mailing.trace"].flush_model(["mass_mailing_id", "trace_status"])
+        self.env.cr.execute(
+            SQL(
+                """SELECT mailing.id FROM unnest(%s::int[]) AS mailing(id)
+                    WHERE EXISTS (SELECT 1 FROM mailing_trace AS trace
+                                   WHERE trace.mass_mailing_id = mailing.id
+                                     AND trace.trace_status = ANY(%s))""",
+                sms_mailings.ids,
+                list(SMS_WAITING_STATUSES),
             )
         )
-        waiting_ids = {mailing.id for (mailing,) in groups}
+        waiting_ids = {row[0] for row in self.env.cr.fetchall()}
         return sms_mailings.filtered(lambda m: m.id in waiting_ids)
 
     def _sms_update_mailing_state(self):

@@ -4,7 +4,7 @@ import secrets
 import string
 
 from odoo import api, fields, models
-from odoo.tools import SQL, index_exists
+from odoo.tools import SQL, create_index, index_exists
 
 _logger = logging.getLogger(__name__)
 
@@ -44,6 +44,11 @@ class MailingTrace(models.Model):
     sms_id = fields.Many2one("sms.sms", "SMS", compute="_compute_sms_id")
     sms_tracker_ids = fields.One2many("sms.tracker", "mailing_trace_id", "SMS Trackers")
     sms_number = fields.Char("Number", help="Number the SMS went to, in E.164 when valid.")
+    sms_country_guessed = fields.Boolean(
+        "Country Guessed",
+        help="The number had no country code: it was read with the recipient's country, "
+        "else its contact's, else the company's.",
+    )
     sms_code = fields.Char(
         "Opt-out Code",
         copy=False,
@@ -72,6 +77,14 @@ class MailingTrace(models.Model):
 
     def init(self):
         super().init()
+        # duplicate checks look numbers up within a mailing, batch after batch
+        create_index(
+            self.env.cr,
+            "mailing_trace_sms_number_index",
+            self._table,
+            ["mass_mailing_id", "sms_number"],
+            where="trace_type = 'sms'",
+        )
         # One SMS trace per recipient record and mailing, whatever the code path (RELIABILITY).
         index_name = "mailing_trace_sms_recipient_uniq"
         if index_exists(self.env.cr, index_name):

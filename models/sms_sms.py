@@ -532,7 +532,13 @@ class SmsSms(models.Model):
             existing_ids = set(
                 self.env[model].sudo().browse(mailing_traces.mapped("res_id")).exists().ids
             )
-            opt_out_ids = mailing._sms_get_opt_out_ids() if mailing else set()
+            opt_out_ids = (
+                mailing.with_context(
+                    mailing_sms_opt_out_res_ids=mailing_traces.mapped("res_id")
+                )._sms_get_opt_out_ids()
+                if mailing
+                else set()
+            )
             for trace in mailing_traces:
                 if trace.res_id not in existing_ids:
                     failure_by_sms_id[trace.sms_id_int] = "unknown"

@@ -154,6 +154,14 @@ class TestMailingSmsSending(MassSMSCommon):
             mailing_contacts,
             contacts,
         )
+        # the marketer sees how many numbers were read with a guessed country
+        self.assertEqual(mailing.sms_country_guessed_count, 1)
+        self.assertEqual(mailing_contacts.sms_country_guessed_count, 2)
+        international = self.env["mailing.contact"].create(
+            {"name": "Contact Intl", "mobile": "+32 470 33 33 33"}
+        )
+        mailing_contacts.action_send_sms(res_ids=international.ids)
+        self.assertEqual(mailing_contacts.sms_country_guessed_count, 2, "had its country code")
 
     @users("user_marketing")
     def test_model_without_phone(self):
