@@ -363,15 +363,17 @@ class MailingMailing(models.Model):
                 **self.env["res.users"].with_user(context_user).context_get()
             )
             recipient_ids = res_ids or mailing._get_remaining_recipients()
-            sms_created = self.env["sms.sms"]
+            sms_ids = []
             opt_out_ids = mailing._sms_get_opt_out_ids()
+            # links of the text shortened once for the whole run, not once per batch
+            template = mailing._sms_shorten_template_links(mailing.body_plaintext or "")
             for batch_ids in split_every(SMS_BATCH_SIZE, recipient_ids, list):
-                sms_created |= mailing._sms_send_batch(batch_ids, opt_out_ids)
+                sms_ids += mailing._sms_send_batch(batch_ids, opt_out_ids, template=template).ids
                 if auto_commit:
                     # each batch is its own transaction: SMS and traces are saved before
                     # anything reaches the provider (RELIABILITY "exactly-once" 2, 6)
                     self.env.cr.commit()  # pylint: disable=invalid-commit
-            mailing._sms_dispatch(sms_created)
+            mailing._sms_dispatch(self.env["sms.sms"].browse(sms_ids))
             mailing._sms_update_mailing_state()
         return True
 
@@ -399,8 +401,10 @@ class MailingMailing(models.Model):
         )
         return [row[0] for row in self.env.cr.fetchall()]
 
-    def _sms_send_batch(self, res_ids, opt_out_ids):
+    def _sms_send_batch(self, res_ids, opt_out_ids, template=None):
         """Build traces and SMS for one batch of recipient ids; returns the SMS created.
+
+        ``template`` is the text with its links already shortened (computed when not given).
 
         A fixed number of queries per batch, whatever its size: records and numbers are
         read together, checks are set operations, SMS, trackers and traces are inserted
@@ -437,7 +441,9 @@ class MailingMailing(models.Model):
                 seen[number] = (records._name, res_id)
                 to_send_ids.append(res_id)
 
-        bodies, render_errors = self._sms_render_bodies(records.browse(to_send_ids))
+        bodies, render_errors = self._sms_render_bodies(
+            records.browse(to_send_ids), template=template
+        )
         traces_values = [
             self._sms_prepare_trace_values(res_id, recipients[res_id], status, failure_type)
             for res_id, (status, failure_type) in skipped.items()
@@ -754,12 +760,13 @@ class MailingMailing(models.Model):
             return set(model._mailing_get_opt_out_list_sms(self))
         return set()
 
-    def _sms_render_bodies(self, records):
+    def _sms_render_bodies(self, records, template=None):
         """({res_id: body}, {res_id: error}): one broken record does not stop the others."""
         self.ensure_one()
         if not records:
             return {}, {}
-        template = self._sms_shorten_template_links(self.body_plaintext or "")
+        if template is None:
+            template = self._sms_shorten_template_links(self.body_plaintext or "")
         if not PLACEHOLDER_PATTERN.search(template):
             return dict.fromkeys(records.ids, template), {}
         try:
