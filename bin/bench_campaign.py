@@ -15,10 +15,14 @@ between runs, until every trace is final, and prints one JSON line prefixed with
 import json
 import os
 import resource
+import sys
 import time
 import urllib.request
 
 import odoo
+
+sys.path.insert(0, os.path.join(os.environ["MMS_REPO"], "bin"))
+import campaign_data  # noqa: E402 (found through the line above)
 
 N = int(os.environ["BENCH_N"])
 GATEWAY = os.environ["BENCH_GATEWAY"]
@@ -27,25 +31,8 @@ FINAL = ("sent", "pending", "bounce", "error", "cancel", "process")
 cr = env.cr
 
 
-def number_of(index):
-    # Belgian mobiles +32 47x xx xx xx, unique per index
-    return "+3247%07d" % index
-
-
-def kind_of(index):
-    """Which bad input a contact carries (about 10% of contacts carry one)."""
-    return {1: "malformed", 3: "blacklisted", 4: "optout", 5: "missing", 7: "duplicate"}.get(
-        index % 50, "valid"
-    )
-
-
 def expected_numbers():
-    """Numbers the provider must accept exactly once (it refuses those ending 0000/0001)."""
-    return {
-        number_of(index)
-        for index in range(1, N + 1)
-        if kind_of(index) == "valid" and not number_of(index).endswith(("0000", "0001"))
-    }
+    return campaign_data.expected_numbers(N)
 
 
 def setup():
@@ -57,41 +44,7 @@ def setup():
     env["iap.account"].create({"service_id": service.id, "account_token": "bench-token"})
     mailing_list = env["mailing.list"].create({"name": f"Bench {N}"})
     env.flush_all()
-    rows, subscriptions, blacklist = [], [], []
-    for index in range(1, N + 1):
-        kind = kind_of(index)
-        mobile = number_of(index)
-        if kind == "malformed":
-            mobile = "12-34"
-        elif kind == "duplicate":  # the previous (valid) contact's number, written another way
-            mobile = "0032 " + number_of(index - 1)[3:]
-        elif kind == "missing":
-            mobile = None
-        elif kind == "blacklisted":
-            blacklist.append(mobile)
-        rows.append((f"Contact {index}", f"contact{index}@example.com", mobile))
-        subscriptions.append(kind == "optout")
-    cr.execute(
-        """INSERT INTO mailing_contact (name, email, email_normalized, mobile,
-                                        create_date, write_date, create_uid, write_uid)
-           SELECT r.name, r.email, r.email, r.mobile, now(), now(), 1, 1
-             FROM unnest(%s::text[], %s::text[], %s::text[]) AS r(name, email, mobile)
-        RETURNING id""",
-        ([r[0] for r in rows], [r[1] for r in rows], [r[2] for r in rows]),
-    )
-    contact_ids = sorted(row[0] for row in cr.fetchall())
-    cr.execute(
-        """INSERT INTO mailing_subscription (contact_id, list_id, opt_out, create_date,
-                                             write_date, create_uid, write_uid)
-           SELECT c, %s, o, now(), now(), 1, 1 FROM unnest(%s::int[], %s::bool[]) AS s(c, o)""",
-        (mailing_list.id, contact_ids, subscriptions),
-    )
-    cr.execute(
-        """INSERT INTO phone_blacklist (number, active, create_date, write_date,
-                                        create_uid, write_uid)
-           SELECT n, TRUE, now(), now(), 1, 1 FROM unnest(%s::text[]) AS b(n)""",
-        (blacklist,),
-    )
+    campaign_data.insert_list_contacts(cr, mailing_list.id, N)
     env.invalidate_all()
     mailing = env["mailing.mailing"].create(
         {

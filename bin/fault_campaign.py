@@ -21,8 +21,12 @@ FAULT_TIMEOUT (seconds a send loop may take).
 
 import json
 import os
+import sys
 import time
 import urllib.request
+
+sys.path.insert(0, os.path.join(os.environ["MMS_REPO"], "bin"))
+import campaign_data  # noqa: E402 (found through the line above)
 
 MODE = os.environ["FAULT_MODE"]
 N = int(os.environ.get("FAULT_N", "20000"))
@@ -31,23 +35,8 @@ FINAL = ("sent", "pending", "bounce", "error", "cancel")
 cr = env.cr
 
 
-def number_of(index):
-    return "+3247%07d" % index  # Belgian mobiles, unique per index
-
-
-def kind_of(index):
-    return {1: "malformed", 3: "blacklisted", 4: "optout", 5: "missing", 7: "duplicate"}.get(
-        index % 50, "valid"
-    )
-
-
 def expected_numbers():
-    """Numbers the provider must have delivered once (it refuses those ending 0000/0001)."""
-    return {
-        number_of(index)
-        for index in range(1, N + 1)
-        if kind_of(index) == "valid" and not number_of(index).endswith(("0000", "0001"))
-    }
+    return campaign_data.expected_numbers(N)
 
 
 def setup():
@@ -63,43 +52,7 @@ def setup():
     env["iap.account"].create({"service_id": service.id, "account_token": "fault-token"})
     mailing_list = env["mailing.list"].create({"name": f"Fault test {N}"})
     env.flush_all()
-    names, emails, mobiles, opt_outs, blacklist = [], [], [], [], []
-    for index in range(1, N + 1):
-        kind = kind_of(index)
-        mobile = number_of(index)
-        if kind == "malformed":
-            mobile = "12-34"
-        elif kind == "duplicate":
-            mobile = "0032 " + number_of(index - 1)[3:]
-        elif kind == "missing":
-            mobile = None
-        elif kind == "blacklisted":
-            blacklist.append(mobile)
-        names.append(f"Contact {index}")
-        emails.append(f"contact{index}@example.com")
-        mobiles.append(mobile)
-        opt_outs.append(kind == "optout")
-    cr.execute(
-        """INSERT INTO mailing_contact (name, email, email_normalized, mobile,
-                                        create_date, write_date, create_uid, write_uid)
-           SELECT r.name, r.email, r.email, r.mobile, now(), now(), 1, 1
-             FROM unnest(%s::text[], %s::text[], %s::text[]) AS r(name, email, mobile)
-        RETURNING id""",
-        (names, emails, mobiles),
-    )
-    contact_ids = sorted(row[0] for row in cr.fetchall())
-    cr.execute(
-        """INSERT INTO mailing_subscription (contact_id, list_id, opt_out, create_date,
-                                             write_date, create_uid, write_uid)
-           SELECT c, %s, o, now(), now(), 1, 1 FROM unnest(%s::int[], %s::bool[]) AS s(c, o)""",
-        (mailing_list.id, contact_ids, opt_outs),
-    )
-    cr.execute(
-        """INSERT INTO phone_blacklist (number, active, create_date, write_date,
-                                        create_uid, write_uid)
-           SELECT n, TRUE, now(), now(), 1, 1 FROM unnest(%s::text[]) AS b(n)""",
-        (blacklist,),
-    )
+    campaign_data.insert_list_contacts(cr, mailing_list.id, N)
     cr.commit()
     print(f"FAULT_LIST {mailing_list.id}", flush=True)
 
