@@ -16,6 +16,14 @@ _logger = logging.getLogger(__name__)
 SMS_BATCH_SIZE = 1000  # recipients turned into SMS and traces per transaction step
 # traces whose SMS has not left our queue or the provider's yet: the mailing is still sending
 SMS_WAITING_STATUSES = ("outgoing", "process")
+SMS_MAX_PARTS = 10  # longer texts are refused (RELIABILITY row 7)
+# GSM 03.38: one septet a character for the basic set, two for the extension set
+GSM7_BASIC = frozenset(
+    "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?¡"
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà"
+)
+GSM7_EXTENSION = frozenset("^{}\\[~]|€\f")
+TEXT_URL = re.compile(r"https?://\S+")
 INTERNATIONAL_PREFIX = re.compile(r"^\s*(\+|00)")  # a number that names its own country
 PLACEHOLDER_PATTERN = re.compile(r"\{\{.*?\}\}|\{%.*?%\}", re.DOTALL)
 
@@ -33,6 +41,18 @@ def sanitize_number(number, country_code):
     if phonenumbers.is_valid_number(parsed):
         return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
     return False
+
+
+def sms_parts_count(text):
+    """Number of SMS parts ``text`` takes: GSM-7 (160 alone, 153 a part beyond) as long as
+    every character is in GSM-7, else Unicode (70 alone, 67 a part beyond)."""
+    if all(char in GSM7_BASIC or char in GSM7_EXTENSION for char in text):
+        length = sum(2 if char in GSM7_EXTENSION else 1 for char in text)
+        single, multi = 160, 153
+    else:
+        length = len(text.encode("utf-16-le")) // 2
+        single, multi = 70, 67
+    return 1 if length <= single else -(-length // multi)
 
 
 class MailingMailing(models.Model):
@@ -314,7 +334,29 @@ class MailingMailing(models.Model):
                         'The SMS mailing "%(name)s" has no text to send.', name=mailing.subject
                     )
                 )
+            parts = mailing._sms_estimate_parts()
+            if parts > SMS_MAX_PARTS:
+                raise UserError(
+                    self.env._(
+                        'The text of "%(name)s" takes %(parts)s SMS per recipient, more than the '
+                        "%(limit)s allowed: shorten it (an SMS part holds 153 characters, or 67 "
+                        "when the text has emojis or characters outside the GSM alphabet).",
+                        name=mailing.subject,
+                        parts=parts,
+                        limit=SMS_MAX_PARTS,
+                    )
+                )
             mailing._sms_get_number_sources()
+
+    def _sms_estimate_parts(self):
+        """SMS parts of the text as sent: links at their short length, opt-out line included
+        (placeholders count as written)."""
+        self.ensure_one()
+        placeholders = self.get_sms_link_replacements_placeholders()
+        text = TEXT_URL.sub(placeholders["link"], self.body_plaintext or "")
+        if self.sms_allow_unsubscribe:
+            text = text.rstrip() + placeholders["unsubscribe"]
+        return sms_parts_count(text)
 
     def _sms_get_number_sources(self):
         """Where the numbers of the target model come from; UserError if it has none."""

@@ -198,6 +198,30 @@ class TestMailingSmsSending(MassSMSCommon):
         self.assertFalse(self._new_sms)
 
     @users("user_marketing")
+    def test_too_many_parts_refused(self):
+        """RELIABILITY rows 7, 8: parts counted in GSM-7, or Unicode as soon as one character
+        is outside it; a text over the cap is refused before anything is sent."""
+        mailing = self.mailing.with_env(self.env)
+        mailing.body_plaintext = "a" * 160
+        self.assertEqual(mailing._sms_estimate_parts(), 1)
+        mailing.body_plaintext = "a" * 161
+        self.assertEqual(mailing._sms_estimate_parts(), 2)
+        mailing.body_plaintext = "a" * 69 + "ł"
+        self.assertEqual(mailing._sms_estimate_parts(), 1, "70 Unicode characters")
+        mailing.body_plaintext = "a" * 70 + "😀"
+        self.assertEqual(mailing._sms_estimate_parts(), 2, "an emoji takes two Unicode units")
+        mailing.body_plaintext = "a" * 153 * 10
+        mailing.action_launch()  # 10 parts: allowed
+        mailing.action_cancel()
+        mailing.body_plaintext = "a" * (153 * 10 + 1)
+        with self.assertRaises(UserError), self.mockSMSGateway():
+            mailing.action_send_sms()
+        with self.assertRaises(UserError):
+            mailing.action_launch()
+        self.assertFalse(mailing.mailing_trace_ids)
+        self.assertFalse(self._new_sms)
+
+    @users("user_marketing")
     @mute_logger("odoo.addons.mass_mailing_sms.models.mailing_mailing")
     def test_empty_body_in_cron_does_not_block_the_queue(self):
         """A mailing queued then emptied goes back to draft with a note; others still go."""
