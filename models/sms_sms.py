@@ -514,13 +514,17 @@ class SmsSms(models.Model):
     def _sms_cancel_stale_mailing_sms(self):
         """Cancel the mailing SMS of ``self`` that must no longer go out (RELIABILITY rows 10,
         14: number blacklisted, recipient opted out or deleted since queued); returns them."""
+        self.fetch(["mailing_id", "state", "number"])  # not the bodies
         mailing_sms = self.filtered(lambda sms: sms.mailing_id and sms.state == "outgoing")
         if not mailing_sms:
             return self.browse()
         traces = (
             self.env["mailing.trace"]
             .sudo()
-            .search([("sms_id_int", "in", mailing_sms.ids), ("trace_type", "=", "sms")])
+            .search_fetch(
+                [("sms_id_int", "in", mailing_sms.ids), ("trace_type", "=", "sms")],
+                ["sms_id_int", "mass_mailing_id", "model", "res_id"],
+            )
         )
         blacklisted = mailing_sms.mailing_id[:1]._sms_get_blacklisted_numbers(
             set(mailing_sms.filtered("number").mapped("number"))
