@@ -38,14 +38,7 @@ def expected_numbers():
 def setup():
     env["ir.config_parameter"].set_param("sms.endpoint", GATEWAY)
     env["ir.config_parameter"].set_param("web.base.url", "http://bench.example.com")
-    env.company.country_id = env.ref("base.be")
-    service = env["iap.service"].search([("technical_name", "=", "sms")], limit=1)
-    env["iap.account"].search([("service_name", "=", "sms")]).unlink()
-    env["iap.account"].create({"service_id": service.id, "account_token": "bench-token"})
-    mailing_list = env["mailing.list"].create({"name": f"Bench {N}"})
-    env.flush_all()
-    campaign_data.insert_list_contacts(cr, mailing_list.id, N)
-    env.invalidate_all()
+    mailing_list = campaign_data.prepare_list(env, f"Bench {N}", N, "bench-token")
     mailing = env["mailing.mailing"].create(
         {
             "name": f"Bench {N}",

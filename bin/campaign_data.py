@@ -28,6 +28,20 @@ def expected_numbers(size):
     }
 
 
+def prepare_list(env, name, size, account_token):
+    """Belgium as the company's country, an SMS account with ``account_token``, and a new
+    mailing list ``name`` holding the ``size`` contacts; returns the list."""
+    env.company.country_id = env.ref("base.be")
+    service = env["iap.service"].search([("technical_name", "=", "sms")], limit=1)
+    env["iap.account"].search([("service_name", "=", "sms")]).unlink()
+    env["iap.account"].create({"service_id": service.id, "account_token": account_token})
+    mailing_list = env["mailing.list"].create({"name": name})
+    env.flush_all()
+    insert_list_contacts(env.cr, mailing_list.id, size)
+    env.invalidate_all()
+    return mailing_list
+
+
 def insert_list_contacts(cr, mailing_list_id, size):
     """Insert the ``size`` contacts, their subscriptions and the blacklist in three queries."""
     names, emails, mobiles, opt_outs, blacklist = [], [], [], [], []

@@ -43,6 +43,11 @@ def sanitize_number(number, country_code):
     return False
 
 
+def tag_short_links(pattern, body, sms_id):
+    """``body`` with each short link matched by ``pattern`` followed by ``/s/<sms_id>``."""
+    return pattern.sub(lambda link: f"{link[1]}/s/{sms_id}", body)
+
+
 def sms_parts_count(text):
     """Number of SMS parts ``text`` takes: GSM-7 (160 alone, 153 a part beyond) as long as
     every character is in GSM-7, else Unicode (70 alone, 67 a part beyond)."""
@@ -508,7 +513,7 @@ class MailingMailing(models.Model):
             trace_values = self._sms_prepare_trace_values(res_id, recipients[res_id], "outgoing")
             body = bodies[res_id]
             if link_pattern:  # each short link carries the SMS id (C9)
-                body = link_pattern.sub(lambda link, sms_id=sms_id: f"{link[1]}/s/{sms_id}", body)
+                body = tag_short_links(link_pattern, body, sms_id)
             if self.sms_allow_unsubscribe:
                 body = self._sms_add_unsubscribe_line(body, trace_values["sms_code"], base_url)
             sms_uuid = uuid4().hex
@@ -544,7 +549,7 @@ class MailingMailing(models.Model):
 
     def _sms_short_link_pattern(self):
         """Regex of this database's short links (``<base>/r/<code>``), to tag them per SMS."""
-        base_url = self.env["ir.config_parameter"].sudo().get_param("web.base.url") or ""
+        base_url = self[:1].get_base_url() or ""
         if not base_url:
             return None
         return re.compile(rf"({re.escape(base_url.rstrip('/') + '/r/')}[\w-]+)(?![\w/-])")

@@ -415,14 +415,21 @@ class MailingTraceSmsOptOut(models.Model):
         blacklist_sudo._add([number], message=message)
         return True
 
+    @api.model
+    def _sms_lists_by_contact(self, subscriptions):
+        """[(contact, its lists among ``subscriptions``)], for the chatter notes."""
+        return [
+            (contact, subscriptions.filtered(lambda s, c=contact: s.contact_id == c).list_id)
+            for contact in subscriptions.contact_id
+        ]
+
     def _sms_opt_out_log(self, subscriptions, blacklisted, reason):
         """Note the opt-out on the chatter of the recipient and of the contacts it changed."""
         mailing_name = self.mass_mailing_id.subject
         number = self.sms_number
         reason_text = " " + self.env._("Reason: %(reason)s", reason=reason.name) if reason else ""
         bodies = {}  # record: [texts]
-        for contact in subscriptions.contact_id:
-            lists = subscriptions.filtered(lambda s, c=contact: s.contact_id == c).list_id
+        for contact, lists in self._sms_lists_by_contact(subscriptions):
             bodies.setdefault(contact, []).append(
                 self.env._(
                     "Opted out of the mailing lists %(lists)s with the opt-out link of the SMS "
@@ -449,8 +456,7 @@ class MailingTraceSmsOptOut(models.Model):
     def _sms_opt_out_log_undo(self, subscriptions, unblacklisted):
         mailing_name = self.mass_mailing_id.subject
         bodies = {}
-        for contact in subscriptions.contact_id:
-            lists = subscriptions.filtered(lambda s, c=contact: s.contact_id == c).list_id
+        for contact, lists in self._sms_lists_by_contact(subscriptions):
             bodies.setdefault(contact, []).append(
                 self.env._(
                     "Subscribed again to the mailing lists %(lists)s: the recipient undid the "

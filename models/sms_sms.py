@@ -20,7 +20,6 @@ Other SMS (chatter, notifications) keep Odoo's path.
 """
 
 import logging
-import re
 import threading
 from datetime import timedelta
 from typing import ClassVar
@@ -35,6 +34,8 @@ from odoo.tools import SQL
 from odoo.addons.iap.tools.iap_tools import InsufficientCreditError
 from odoo.addons.sms.models.sms_sms import SmsSms as BaseSmsSms
 from odoo.addons.sms.tools.sms_api import SmsApi
+
+from .mailing_mailing import tag_short_links
 
 _logger = logging.getLogger(__name__)
 
@@ -566,31 +567,10 @@ class SmsSms(models.Model):
 
         ``<base>/r/<code>`` becomes ``<base>/r/<code>/s/<sms id>`` so that a click is
         counted on the recipient's trace; the opt-out link is not a short link and stays.
+        The campaign builder tags links the same way when it writes the SMS.
         """
         result = {}
         for sms in self:
-            if not sms.mailing_id or not sms.body:
-                result[sms.id] = sms.body
-                continue
-            short_prefix = re.escape(sms.mailing_id.get_base_url().rstrip("/") + "/r/")
-            pattern = rf"({short_prefix}[\w-]+)(?![\w/-])"
-            result[sms.id] = re.sub(pattern, rf"\1/s/{sms.id}", sms.body)
+            pattern = sms.mailing_id and sms.body and sms.mailing_id._sms_short_link_pattern()
+            result[sms.id] = tag_short_links(pattern, sms.body, sms.id) if pattern else sms.body
         return result
-
-    def _sms_write_bodies(self, body_by_id):
-        """Write changed bodies in one query."""
-        changed = [
-            (sms.id, body_by_id[sms.id]) for sms in self if body_by_id.get(sms.id) != sms.body
-        ]
-        if not changed:
-            return
-        self.env.cr.execute(
-            SQL(
-                """UPDATE sms_sms SET body = data.body
-                     FROM (SELECT unnest(%s::int[]) AS id, unnest(%s::text[]) AS body) AS data
-                    WHERE sms_sms.id = data.id""",
-                [sms_id for sms_id, _body in changed],
-                [body for _sms_id, body in changed],
-            )
-        )
-        self.invalidate_recordset(["body"])
