@@ -1,4 +1,5 @@
 # Part of mass_mailing_sms. See LICENSE file for full copyright and licensing details.
 from . import controllers
 from . import models
+from . import tools
 from . import wizard

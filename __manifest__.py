@@ -3,7 +3,7 @@
     "name": "SMS Marketing",
     "summary": "Design, send and track SMS campaigns with mailing lists, "
     "link tracking, A/B tests and opt-out links",
-    "version": "18.0.2.0.0",
+    "version": "18.0.2.1.0",
     "category": "Marketing/Email Marketing",
     "author": "mass_mailing_sms contributors",
     "website": "https://github.com/mass-mailing-sms/mass_mailing_sms",
@@ -13,6 +13,7 @@
     "data": [
         "security/ir.model.access.csv",
         "data/utm_medium_data.xml",
+        "wizard/mailing_sms_send_confirm_views.xml",
         "wizard/mailing_sms_test_views.xml",
         "views/mailing_mailing_views.xml",
         "views/mailing_trace_views.xml",

@@ -2,6 +2,7 @@
 import logging
 import re
 import threading
+from datetime import timedelta
 from uuid import uuid4
 
 import phonenumbers
@@ -9,7 +10,14 @@ import phonenumbers
 from odoo import api, fields, models
 from odoo.exceptions import UserError
 from odoo.osv import expression
-from odoo.tools import SQL, float_round, split_every
+from odoo.tools import SQL, float_round, split_every, str2bool
+
+from ..tools.quiet_hours import format_window
+from .res_config_settings import (
+    PARAM_FREQUENCY_CAP,
+    PARAM_FREQUENCY_CAP_COUNT,
+    PARAM_FREQUENCY_CAP_HOURS,
+)
 
 _logger = logging.getLogger(__name__)
 
@@ -17,6 +25,9 @@ SMS_BATCH_SIZE = 1000  # recipients turned into SMS and traces per transaction s
 # traces whose SMS has not left our queue or the provider's yet: the mailing is still sending
 SMS_WAITING_STATUSES = ("outgoing", "process")
 SMS_MAX_PARTS = 10  # longer texts are refused (RELIABILITY row 7)
+SMS_ESTIMATE_SAMPLE = 10  # recipients whose text is written to estimate the parts (issue 9)
+# trace statuses of SMS that went out or will: they count towards the frequency cap
+SMS_CAP_STATUSES = ("outgoing", "process", "pending", "sent", "open", "reply")
 # GSM 03.38: one septet a character for the basic set, two for the extension set
 GSM7_BASIC = frozenset(
     "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?¡"
@@ -48,10 +59,15 @@ def tag_short_links(pattern, body, sms_id):
     return pattern.sub(lambda link: f"{link[1]}/s/{sms_id}", body)
 
 
+def sms_is_gsm7(text):
+    """True when every character of ``text`` is in the GSM-7 alphabet."""
+    return all(char in GSM7_BASIC or char in GSM7_EXTENSION for char in text)
+
+
 def sms_parts_count(text):
     """Number of SMS parts ``text`` takes: GSM-7 (160 alone, 153 a part beyond) as long as
     every character is in GSM-7, else Unicode (70 alone, 67 a part beyond)."""
-    if all(char in GSM7_BASIC or char in GSM7_EXTENSION for char in text):
+    if sms_is_gsm7(text):
         length = sum(2 if char in GSM7_EXTENSION else 1 for char in text)
         single, multi = 160, 153
     else:
@@ -115,6 +131,65 @@ class MailingMailing(models.Model):
         compute="_compute_sms_country_guessed_count",
         help="Recipients whose number had no country code and was read with their country, "
         "their contact's or the company's (RELIABILITY row 3).",
+    )
+    # issue 9: what a send will cost, before it starts
+    sms_estimate_recipients = fields.Integer(
+        "Recipients (estimate)",
+        compute="_compute_sms_estimate",
+        help="Recipients the next send targets, before opt-outs, duplicates and invalid "
+        "numbers are removed.",
+    )
+    sms_estimate_parts = fields.Integer(
+        "SMS Parts per Message",
+        compute="_compute_sms_estimate",
+        help="Parts the longest text takes, written for a sample of recipients, with links "
+        "at their short length and the opt-out line.",
+    )
+    sms_estimate_encoding = fields.Selection(
+        [("gsm7", "GSM-7"), ("unicode", "Unicode")],
+        "SMS Encoding",
+        compute="_compute_sms_estimate",
+        help="GSM-7: 160 characters, 153 a part when longer. Unicode (emojis, characters "
+        "outside the GSM alphabet): 70, 67 a part when longer.",
+    )
+    sms_estimate_total_parts = fields.Integer(
+        "Estimated SMS Parts",
+        compute="_compute_sms_estimate",
+        help="Recipients x parts per message: what the provider will bill at most.",
+    )
+    # issue 9: quiet hours, in the recipient's local time
+    sms_quiet_hours = fields.Selection(
+        [
+            ("company", "Company Setting"),
+            ("custom", "Custom Window"),
+            ("none", "Send at Any Time"),
+        ],
+        "Quiet Hours",
+        default="company",
+        required=True,
+        help="SMS due in the window (recipient's local time, from the country of the number) "
+        "wait in the queue and go out when it ends.",
+    )
+    sms_quiet_hours_start = fields.Float("Quiet From", default=21.0)
+    sms_quiet_hours_end = fields.Float("Quiet To", default=9.0)
+    sms_quiet_window = fields.Char(
+        "Quiet Window", compute="_compute_sms_quiet_window", help="The window that applies."
+    )
+    sms_quiet_count = fields.Integer(
+        "Held for Quiet Hours",
+        compute="_compute_sms_quiet_count",
+        help="SMS waiting in the queue for their recipient's quiet hours to end.",
+    )
+    sms_quiet_until = fields.Datetime(
+        "Held Until",
+        compute="_compute_sms_quiet_count",
+        help="When the last SMS held for quiet hours goes out.",
+    )
+    sms_frequency_capped_count = fields.Integer(
+        "Skipped by the Frequency Cap",
+        compute="_compute_sms_frequency_capped_count",
+        help="Recipients skipped: their number already received the most marketing SMS the "
+        "frequency cap allows.",
     )
     ab_testing_sms_winner_selection = fields.Selection(
         related="campaign_id.ab_testing_sms_winner_selection",
@@ -183,6 +258,73 @@ class MailingMailing(models.Model):
         for mailing in self:
             mailing.sms_country_guessed_count = counts.get(mailing._origin, 0)
 
+    @api.depends(
+        "mailing_type",
+        "body_plaintext",
+        "sms_allow_unsubscribe",
+        "mailing_model_real",
+        "mailing_domain",
+        "contact_list_ids",
+        "ab_testing_enabled",
+        "ab_testing_pc",
+    )
+    def _compute_sms_estimate(self):
+        for mailing in self:
+            estimate = {"recipients": 0, "parts": 0, "unicode": False}
+            if mailing.mailing_type == "sms" and mailing.mailing_model_real:
+                estimate = mailing._sms_estimate()
+            mailing.sms_estimate_recipients = estimate["recipients"]
+            mailing.sms_estimate_parts = estimate["parts"]
+            mailing.sms_estimate_encoding = "unicode" if estimate["unicode"] else "gsm7"
+            mailing.sms_estimate_total_parts = estimate["recipients"] * estimate["parts"]
+
+    @api.depends("sms_quiet_hours", "sms_quiet_hours_start", "sms_quiet_hours_end", "user_id")
+    def _compute_sms_quiet_window(self):
+        for mailing in self:
+            window = mailing._sms_get_quiet_window()
+            mailing.sms_quiet_window = format_window(*window) if window else False
+
+    def _compute_sms_quiet_count(self):
+        self.sms_quiet_count = 0
+        self.sms_quiet_until = False
+        sms_mailings = self.filtered(lambda m: m.mailing_type == "sms" and m.id)
+        if not sms_mailings:
+            return
+        groups = (
+            self.env["sms.sms"]
+            .sudo()
+            ._read_group(
+                [
+                    ("mailing_id", "in", sms_mailings.ids),
+                    ("state", "=", "outgoing"),
+                    ("sms_quiet_until", ">", fields.Datetime.now()),
+                ],
+                ["mailing_id"],
+                ["__count", "sms_quiet_until:max"],
+            )
+        )
+        for mailing, count, until in groups:
+            mailing.sms_quiet_count = count
+            mailing.sms_quiet_until = until
+
+    def _compute_sms_frequency_capped_count(self):
+        groups = (
+            self.env["mailing.trace"]
+            .sudo()
+            ._read_group(
+                [
+                    ("mass_mailing_id", "in", self.ids),
+                    ("trace_type", "=", "sms"),
+                    ("failure_type", "=", "sms_frequency_cap"),
+                ],
+                ["mass_mailing_id"],
+                ["__count"],
+            )
+        )
+        counts = dict(groups)
+        for mailing in self:
+            mailing.sms_frequency_capped_count = counts.get(mailing._origin, 0)
+
     def _compute_statistics(self):
         """SMS have no opened/replied (SPEC G3); received = handed to the provider."""
         super()._compute_statistics()
@@ -250,6 +392,14 @@ class MailingMailing(models.Model):
             return {"warning": {"title": self.env._("No phone number"), "message": str(error)}}
         return None
 
+    @api.onchange("sms_quiet_hours")
+    def _onchange_sms_quiet_hours(self):
+        """A custom window starts from the company's."""
+        company = self.user_id.company_id or self.env.company
+        if self.sms_quiet_hours == "custom" and company.sms_quiet_hours:
+            self.sms_quiet_hours_start = company.sms_quiet_hours_start
+            self.sms_quiet_hours_end = company.sms_quiet_hours_end
+
     # ------------------------------------------------------------
     # ACTIONS
     # ------------------------------------------------------------
@@ -274,6 +424,20 @@ class MailingMailing(models.Model):
     def action_schedule(self):
         self._sms_check_ready_to_send()
         return super().action_schedule()
+
+    def action_sms_confirm_send(self):
+        """Send Now of an SMS mailing: a confirmation showing what the send will cost (A4,
+        issue 9)."""
+        self.ensure_one()
+        self._sms_check_ready_to_send()
+        return {
+            "type": "ir.actions.act_window",
+            "name": self.env._("Send the SMS Text Message?"),
+            "res_model": "mailing.sms.send.confirm",
+            "view_mode": "form",
+            "target": "new",
+            "context": {"default_mailing_id": self.id, "dialog_size": "medium"},
+        }
 
     def action_retry_failed(self):
         """Retry SMS that failed on our side or the provider's, never those it accepted (C2)."""
@@ -354,14 +518,130 @@ class MailingMailing(models.Model):
             mailing._sms_get_number_sources()
 
     def _sms_estimate_parts(self):
-        """SMS parts of the text as sent: links at their short length, opt-out line included
-        (placeholders count as written)."""
+        """SMS parts of the longest text as sent: written for a sample of recipients, links
+        at their short length, opt-out line included."""
         self.ensure_one()
+        return self._sms_estimate_texts(self._sms_sample_recipients())["parts"]
+
+    def _sms_estimate(self):
+        """{recipients, parts, unicode}: what the next send will cost (issue 9)."""
+        self.ensure_one()
+        try:
+            recipients, sample_ids = self._sms_count_remaining_recipients()
+        except Exception:  # noqa: BLE001 - a domain being edited: nothing to estimate yet
+            _logger.debug("SMS mailing %s: cannot count recipients", self.id, exc_info=True)
+            recipients, sample_ids = 0, []
+        return {"recipients": recipients, **self._sms_estimate_texts(sample_ids)}
+
+    def _sms_estimate_texts(self, sample_ids):
+        """{parts, unicode} of the text written for ``sample_ids`` (as written without)."""
         placeholders = self.get_sms_link_replacements_placeholders()
-        text = TEXT_URL.sub(placeholders["link"], self.body_plaintext or "")
-        if self.sms_allow_unsubscribe:
-            text = text.rstrip() + placeholders["unsubscribe"]
-        return sms_parts_count(text)
+        template = self.body_plaintext or ""
+        texts = [template]
+        if sample_ids and PLACEHOLDER_PATTERN.search(template):
+            try:
+                texts = list(self._sms_render_template(template, sample_ids).values()) or texts
+            except Exception:  # noqa: BLE001 - the send reports broken records one by one
+                _logger.debug("SMS mailing %s: sample not rendered", self.id, exc_info=True)
+        parts, unicode = 0, False
+        for text in texts:
+            text = TEXT_URL.sub(placeholders["link"], text or "")
+            if self.sms_allow_unsubscribe:
+                text = text.rstrip() + placeholders["unsubscribe"]
+            parts = max(parts, sms_parts_count(text))
+            unicode = unicode or not sms_is_gsm7(text)
+        return {"parts": parts, "unicode": unicode}
+
+    def _sms_sample_recipients(self, query=None):
+        """The first few recipients not traced yet, whose text the estimate writes."""
+        try:
+            query = query or self._sms_remaining_recipients_query()
+            self.env.cr.execute(
+                SQL("%s ORDER BY recipient.id LIMIT %s", query, SMS_ESTIMATE_SAMPLE)
+            )
+        except Exception:  # noqa: BLE001 - no sample: the text counts as written
+            _logger.debug("SMS mailing %s: no sample of recipients", self.id, exc_info=True)
+            return []
+        return [row[0] for row in self.env.cr.fetchall()]
+
+    def _sms_count_remaining_recipients(self):
+        """(recipients not traced yet, the first few of them), without reading every id."""
+        query = self._sms_remaining_recipients_query()
+        self.env.cr.execute(SQL("SELECT COUNT(*) FROM (%s) AS remaining", query))
+        count = self.env.cr.fetchone()[0]
+        sample_ids = self._sms_sample_recipients(query)
+        if self.ab_testing_enabled and not self.ab_testing_is_winner_mailing and count:
+            count = max(int(count * self.ab_testing_pc / 100), 1)  # the share a test sends to
+        return count, sample_ids
+
+    # ------------------------------------------------------------
+    # SENDING: protections (issue 9)
+    # ------------------------------------------------------------
+
+    def _sms_get_quiet_window(self):
+        """(start, end) hours of the quiet window that applies to this mailing, or None."""
+        self.ensure_one()
+        if self.mailing_type != "sms" or self.sms_quiet_hours == "none":
+            return None
+        if self.sms_quiet_hours == "custom":
+            start, end = self.sms_quiet_hours_start, self.sms_quiet_hours_end
+        else:
+            company = self.user_id.company_id or self.env.company
+            if not company.sms_quiet_hours:
+                return None
+            start, end = company.sms_quiet_hours_start, company.sms_quiet_hours_end
+        return (start, end) if start != end else None
+
+    def _sms_get_frequency_cap(self):
+        """(SMS per number, hours) of the frequency cap, or None when it is off."""
+        params = self.env["ir.config_parameter"].sudo()
+        if not str2bool(params.get_param(PARAM_FREQUENCY_CAP) or "0"):
+            return None
+        try:
+            count = int(params.get_param(PARAM_FREQUENCY_CAP_COUNT) or 2)
+            hours = int(params.get_param(PARAM_FREQUENCY_CAP_HOURS) or 24)
+        except ValueError:
+            return None
+        return (count, hours) if count > 0 and hours > 0 else None
+
+    def _sms_get_capped_numbers(self, numbers):
+        """The ``numbers`` that already received as many marketing SMS from other mailings
+        as the frequency cap allows within its hours: two queries per batch, on indexes."""
+        cap = self._sms_get_frequency_cap()
+        if not cap or not numbers:
+            return set()
+        count, hours = cap
+        since = fields.Datetime.now() - timedelta(hours=hours)
+        # mailings that may hold such SMS: still sending, or done within the window
+        self.env["mailing.mailing"].flush_model(["mailing_type", "state", "sent_date"])
+        self.env.cr.execute(
+            SQL(
+                """SELECT id FROM mailing_mailing
+                    WHERE mailing_type = 'sms' AND id != %(mailing)s
+                      AND (state IN ('in_queue', 'sending') OR sent_date >= %(since)s)""",
+                mailing=self.id,
+                since=since,
+            )
+        )
+        recent_ids = [row[0] for row in self.env.cr.fetchall()]
+        if not recent_ids:
+            return set()
+        self.env["mailing.trace"].flush_model()
+        self.env.cr.execute(
+            SQL(
+                """SELECT sms_number FROM mailing_trace
+                    WHERE mass_mailing_id = ANY(%(mailings)s) AND sms_number = ANY(%(numbers)s)
+                      AND trace_type = 'sms' AND trace_status = ANY(%(statuses)s)
+                      AND create_date >= %(since)s
+                 GROUP BY sms_number HAVING COUNT(*) >= %(count)s""",
+                mailings=recent_ids,
+                numbers=list(numbers),
+                statuses=list(SMS_CAP_STATUSES),
+                since=since,
+                count=count,
+            )
+        )
+        return {row[0] for row in self.env.cr.fetchall()}
 
     def _sms_get_number_sources(self):
         """Where the numbers of the target model come from; UserError if it has none."""
@@ -428,25 +708,26 @@ class MailingMailing(models.Model):
         """SMS recipients not traced yet, in one query (no list of every id in the domain)."""
         if self.mailing_type != "sms" or self.ab_testing_enabled:
             return super()._get_remaining_recipients()
+        self.env.cr.execute(SQL("%s ORDER BY recipient.id", self._sms_remaining_recipients_query()))
+        return [row[0] for row in self.env.cr.fetchall()]
+
+    def _sms_remaining_recipients_query(self):
+        """SELECT of the ids of recipients targeted and not traced yet in this mailing."""
         model = self.env[self.mailing_model_real]
         query = model._search(self._get_recipients_domain())
         self.env["mailing.trace"].flush_model(["mass_mailing_id", "model", "res_id"])
-        self.env.cr.execute(
-            SQL(
-                """SELECT recipient.id FROM %(table)s AS recipient
-                    WHERE recipient.id IN %(recipients)s
-                      AND NOT EXISTS (SELECT 1 FROM mailing_trace AS trace
-                                       WHERE trace.mass_mailing_id = %(mailing)s
-                                         AND trace.model = %(model)s
-                                         AND trace.res_id = recipient.id)
-                 ORDER BY recipient.id""",
-                table=SQL.identifier(model._table),
-                recipients=query.subselect(),
-                mailing=self.id,
-                model=model._name,
-            )
+        return SQL(
+            """SELECT recipient.id FROM %(table)s AS recipient
+                WHERE recipient.id IN %(recipients)s
+                  AND NOT EXISTS (SELECT 1 FROM mailing_trace AS trace
+                                   WHERE trace.mass_mailing_id = %(mailing)s
+                                     AND trace.model = %(model)s
+                                     AND trace.res_id = recipient.id)""",
+            table=SQL.identifier(model._table),
+            recipients=query.subselect(),
+            mailing=self._origin.id or 0,
+            model=model._name,
         )
-        return [row[0] for row in self.env.cr.fetchall()]
 
     def _sms_send_batch(self, res_ids, opt_out_ids, template=None):
         """Build traces and SMS for one batch of recipient ids; returns the SMS created.
@@ -466,6 +747,7 @@ class MailingMailing(models.Model):
         numbers = {info["sanitized"] for info in recipients.values() if info["sanitized"]}
         blacklisted = self._sms_get_blacklisted_numbers(numbers)
         seen = self._sms_get_seen_numbers(numbers)  # {number: (model, res_id) that got it}
+        capped = self._sms_get_capped_numbers(numbers - set(seen) - blacklisted)
 
         skipped = {}  # res_id: (status, failure_type)
         duplicate_of = {}  # res_id: (model, res_id) of the recipient who keeps the SMS
@@ -484,6 +766,8 @@ class MailingMailing(models.Model):
             elif number in seen:
                 skipped[res_id] = ("cancel", "sms_duplicate")
                 duplicate_of[res_id] = seen[number]
+            elif number in capped:
+                skipped[res_id] = ("cancel", "sms_frequency_cap")
             else:
                 seen[number] = (records._name, res_id)
                 to_send_ids.append(res_id)

@@ -72,6 +72,7 @@ class MailingTrace(models.Model):
             ("sms_not_allowed", "Not Allowed"),
             ("sms_not_delivered", "Not Delivered"),
             ("sms_rejected", "Rejected"),
+            ("sms_frequency_cap", "Frequency Cap Reached"),
         ]
     )
 

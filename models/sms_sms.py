@@ -14,7 +14,10 @@ For SMS of mailings (``mailing_id`` set) the queue here:
    ``sms_max_attempts`` it ends in error with the reason;
 5. stops at the first account-level refusal (no credit, unregistered account): the refused
    SMS end in error so the marketer sees it, the others stay queued;
-6. works in bounded chunks, reports cron progress and triggers itself while work remains.
+6. works in bounded chunks, reports cron progress and triggers itself while work remains;
+7. respects the protections of issue 9: SMS due in their recipient's quiet hours wait
+   (``sms_quiet_until``) and the pacing limit is shared by every worker
+   (``mailing.sms.pacing``).
 
 Other SMS (chatter, notifications) keep Odoo's path.
 """
@@ -22,20 +25,22 @@ Other SMS (chatter, notifications) keep Odoo's path.
 import logging
 import threading
 from datetime import timedelta
-from typing import ClassVar
+from typing import ClassVar, NamedTuple
 
 import psycopg2
 import requests
 from werkzeug.urls import url_join
 
 from odoo import api, fields, models
-from odoo.tools import SQL
+from odoo.tools import SQL, str2bool
 
 from odoo.addons.iap.tools.iap_tools import InsufficientCreditError
 from odoo.addons.sms.models.sms_sms import SmsSms as BaseSmsSms
 from odoo.addons.sms.tools.sms_api import SmsApi
 
+from ..tools.quiet_hours import number_timezone, quiet_until
 from .mailing_mailing import tag_short_links
+from .res_config_settings import PARAM_PACING, PARAM_PACING_PER_MINUTE
 
 _logger = logging.getLogger(__name__)
 
@@ -47,10 +52,20 @@ PARAM_RETRY_DELAY = ("mass_mailing_sms.sms_retry_delay", 60)  # first back-off, 
 PARAM_MAX_ATTEMPTS = ("mass_mailing_sms.sms_max_attempts", 5)  # unknown outcomes, then error
 MAX_BACKOFF_DOUBLINGS = 6  # back-off grows to retry_delay * 64 at most
 MAX_UNKNOWN_IN_A_ROW = 3  # provider unreachable: stop this run, the back-off wakes it again
-CLAIM_RETRIES = 3  # concurrent workers may make a claim or a result write fail to serialize
+CLAIM_RETRIES = 5  # concurrent workers may make a claim or a result write fail to serialize
 
 # provider answers that stop the whole run: the account, not the SMS, is the problem
 ACCOUNT_FAILURES = ("sms_credit", "sms_acc")
+
+
+class Claim(NamedTuple):
+    """What one claim of the queue gives: the SMS to send now, how many rows it took
+    (some may have been cancelled or held for quiet hours) and, when the pacing limit
+    allowed none, when it will allow more."""
+
+    sms: "SmsSms"
+    taken: int = 0
+    paced_until: object = None
 
 
 def _group_ids(value_by_id):
@@ -106,6 +121,12 @@ class SmsSms(models.Model):
         copy=False,
         readonly=True,
         help="A queue worker holds this SMS (or waits before trying it again) until then.",
+    )
+    sms_quiet_until = fields.Datetime(
+        "Held Until",
+        copy=False,
+        readonly=True,
+        help="Due during the recipient's quiet hours: waits in the queue until then.",
     )
     sms_attempt_count = fields.Integer(
         "Sending Attempts",
@@ -224,12 +245,19 @@ class SmsSms(models.Model):
         batch_size = sms_sudo._sms_get_param(PARAM_BATCH_SIZE)
         max_batches = sms_sudo._sms_get_param(PARAM_BATCHES_PER_RUN)
         done = 0
-        stop = None  # why this run ended early: "account", "throttled", "unreachable"
+        stop = None  # why this run ended early: "account", "throttled", "unreachable", "paced"
         unknown_in_a_row = 0
+        paced_until = None
         for _batch in range(max_batches):
-            claimed = sms_sudo._sms_claim_batch(batch_size, ids=ids, auto_commit=auto_commit)
-            if not claimed:
+            claim = sms_sudo._sms_claim_batch(batch_size, ids=ids, auto_commit=auto_commit)
+            if claim.paced_until:
+                stop, paced_until = "paced", claim.paced_until
                 break
+            if not claim.taken:
+                break
+            claimed = claim.sms
+            if not claimed:
+                continue  # all cancelled or held for quiet hours: take the next ones
             outcome = claimed._sms_send_claimed(auto_commit=auto_commit)
             done += len(claimed)
             if outcome in ("account", "throttled"):
@@ -247,6 +275,8 @@ class SmsSms(models.Model):
         self.env["ir.cron"]._notify_progress(done=done, remaining=0 if stop else ready)
         if ready and not stop:
             sms_sudo._sms_trigger_queue()
+        elif paced_until:
+            sms_sudo._sms_trigger_queue(at=paced_until)
         elif next_at and stop != "account":
             sms_sudo._sms_trigger_queue(at=next_at)  # back-off or another worker's lease
         if auto_commit:
@@ -255,33 +285,55 @@ class SmsSms(models.Model):
 
     @api.model
     def _sms_claim_batch(self, limit, ids=None, auto_commit=True):
-        """Claim up to ``limit`` queued SMS of mailings, oldest first; returns them.
+        """Claim up to ``limit`` queued SMS of mailings, oldest first; returns a ``Claim``.
 
         Rows locked by another worker are skipped, rows leased by one (claimed, or waiting
         for a retry) are left alone; the lease and the attempt are committed before the
-        provider is called, and SMS that must no longer go out are cancelled here.
+        provider is called. SMS that must no longer go out are cancelled here, those due in
+        their recipient's quiet hours are held, and the pacing limit caps the claim.
         """
+        per_minute = self._sms_get_pacing_rate()
+        pacing = self.env["mailing.sms.pacing"].sudo()
         for attempt in range(1, CLAIM_RETRIES + 1):
             try:
                 if auto_commit:
                     # a fresh snapshot: the claim sees the claims other workers committed
                     self.env.cr.commit()  # pylint: disable=invalid-commit
-                claimed = self._sms_claim_rows(limit, ids)
-                if not claimed:
-                    return claimed
-                canceled = claimed._sms_cancel_stale_mailing_sms()
+                now = fields.Datetime.now()
+                wanted = limit
+                if per_minute:
+                    wanted, paced_until = pacing._sms_take(limit, per_minute, now)
+                    if not wanted:
+                        if auto_commit:
+                            self.env.cr.commit()  # pylint: disable=invalid-commit
+                        return Claim(self.browse(), 0, paced_until)
+                claimed = self._sms_claim_rows(wanted, ids, now)
+                to_send = claimed
+                if claimed:
+                    to_send -= claimed._sms_cancel_stale_mailing_sms()
+                    to_send -= to_send._sms_hold_quiet_hours(now)
+                if per_minute:
+                    pacing._sms_give_back(wanted - len(to_send))
                 if auto_commit:
                     self.env.cr.commit()  # pylint: disable=invalid-commit
-                return claimed - canceled
+                return Claim(to_send, len(claimed))
             except psycopg2.extensions.TransactionRollbackError:
                 if not auto_commit or attempt == CLAIM_RETRIES:
                     raise
                 self.env.cr.rollback()
                 self.env.invalidate_all()
-        return self.browse()
+        return Claim(self.browse())
 
     @api.model
-    def _sms_claim_rows(self, limit, ids=None):
+    def _sms_get_pacing_rate(self):
+        """SMS per minute the pacing setting allows, 0 when there is no limit."""
+        params = self.env["ir.config_parameter"].sudo()
+        if not str2bool(params.get_param(PARAM_PACING) or "0"):
+            return 0
+        return self._sms_get_param((PARAM_PACING_PER_MINUTE, 600))
+
+    @api.model
+    def _sms_claim_rows(self, limit, ids=None, now=None):
         self.flush_model()
         lease = self._sms_get_param(PARAM_LEASE)
         self.env.cr.execute(
@@ -292,6 +344,7 @@ class SmsSms(models.Model):
                           AND to_delete IS NOT TRUE
                           AND (sms_lease_until IS NULL
                                OR sms_lease_until <= (now() AT TIME ZONE 'UTC'))
+                          AND (sms_quiet_until IS NULL OR sms_quiet_until <= %(now)s)
                           %(only_ids)s
                         ORDER BY id
                         LIMIT %(limit)s
@@ -306,6 +359,7 @@ class SmsSms(models.Model):
                 only_ids=SQL("AND id = ANY(%s)", list(ids)) if ids else SQL(),
                 limit=limit,
                 lease=lease,
+                now=now or fields.Datetime.now(),
             ),
             log_exceptions=False,
         )
@@ -316,20 +370,26 @@ class SmsSms(models.Model):
 
     @api.model
     def _sms_count_waiting(self, ids=None):
-        """(SMS of mailings ready to be claimed now, earliest end of a lease or back-off)."""
+        """(SMS of mailings ready to be claimed now, earliest end of a lease, back-off or
+        quiet hours)."""
         self.env.cr.execute(
             SQL(
-                """SELECT COUNT(*) FILTER (WHERE sms_lease_until IS NULL
-                                             OR sms_lease_until <= (now() AT TIME ZONE 'UTC')),
+                """SELECT COUNT(*) FILTER (WHERE (sms_lease_until IS NULL
+                                              OR sms_lease_until <= (now() AT TIME ZONE 'UTC'))
+                                             AND (sms_quiet_until IS NULL
+                                              OR sms_quiet_until <= %(now)s)),
                           MIN(sms_lease_until) FILTER (
-                              WHERE sms_lease_until > (now() AT TIME ZONE 'UTC'))
+                              WHERE sms_lease_until > (now() AT TIME ZONE 'UTC')),
+                          MIN(sms_quiet_until) FILTER (WHERE sms_quiet_until > %(now)s)
                      FROM sms_sms
                     WHERE state = 'outgoing' AND mailing_id IS NOT NULL
-                      AND to_delete IS NOT TRUE %s""",
-                SQL("AND id = ANY(%s)", list(ids)) if ids else SQL(),
+                      AND to_delete IS NOT TRUE %(only_ids)s""",
+                now=fields.Datetime.now(),
+                only_ids=SQL("AND id = ANY(%s)", list(ids)) if ids else SQL(),
             )
         )
-        ready, next_at = self.env.cr.fetchone()
+        ready, lease_end, quiet_end = self.env.cr.fetchone()
+        next_at = min(filter(None, (lease_end, quiet_end)), default=None)
         return ready, next_at and next_at + timedelta(seconds=1)
 
     def _sms_send_claimed(self, auto_commit=True):
@@ -557,6 +617,36 @@ class SmsSms(models.Model):
             to_cancel._update_sms_state_and_trackers("canceled", failure_type=failure_type)
             canceled |= to_cancel
         return canceled
+
+    def _sms_hold_quiet_hours(self, now):
+        """Hold the SMS of ``self`` due in their recipient's quiet hours until these end
+        (issue 9); returns them. Holding is not an attempt: the claim's count is undone."""
+        until_by_id = {}
+        for mailing, mailing_sms in self.grouped("mailing_id").items():
+            window = mailing and mailing._sms_get_quiet_window()
+            if not window:
+                continue
+            for sms in mailing_sms:
+                until = quiet_until(now, number_timezone(sms.number), *window)
+                if until:
+                    until_by_id[sms.id] = until
+        if not until_by_id:
+            return self.browse()
+        self.flush_model()
+        self.env.cr.execute(
+            SQL(
+                """UPDATE sms_sms
+                      SET sms_quiet_until = held.until, sms_lease_until = NULL,
+                          sms_attempt_count = GREATEST(COALESCE(sms_attempt_count, 1) - 1, 0)
+                     FROM unnest(%s::int[], %s::timestamp[]) AS held(id, until)
+                    WHERE sms_sms.id = held.id""",
+                list(until_by_id),
+                list(until_by_id.values()),
+            )
+        )
+        held = self.browse(list(until_by_id))
+        held.invalidate_recordset(["sms_quiet_until", "sms_lease_until", "sms_attempt_count"])
+        return held
 
     # ------------------------------------------------------------
     # LINKS

@@ -113,14 +113,14 @@ class TestSmsDispatch(MassSMSCommon):
     def test_claim_oldest_first_with_lease(self):
         sms = self._queue_mailing()
         model = self.env["sms.sms"].sudo()
-        first = model._sms_claim_batch(2, auto_commit=False)
+        first = model._sms_claim_batch(2, auto_commit=False).sms
         self.assertEqual(first, sms[:2], "oldest first")
         self.assertEqual(first.mapped("sms_attempt_count"), [1, 1])
         self.assertTrue(all(lease > self._db_now() for lease in first.mapped("sms_lease_until")))
-        second = model._sms_claim_batch(2, auto_commit=False)
+        second = model._sms_claim_batch(2, auto_commit=False).sms
         self.assertEqual(second, sms[2:4], "a claimed SMS is not claimed again")
         self._expire_leases(first)  # the worker holding them died
-        third = model._sms_claim_batch(10, auto_commit=False)
+        third = model._sms_claim_batch(10, auto_commit=False).sms
         self.assertEqual(third, first | sms[4:], "expired claims come back, same records")
         self.assertEqual(first.mapped("sms_attempt_count"), [2, 2])
         self.assertEqual(first.mapped("uuid"), sms[:2].mapped("uuid"))
@@ -338,7 +338,7 @@ class TestSmsDispatch(MassSMSCommon):
         """A delivery report faster than the answer, or an answer another worker already
         wrote, is never rolled back by a late result."""
         sms = self._queue_mailing()[:2]
-        claimed = self.env["sms.sms"].sudo()._sms_claim_batch(2, ids=sms.ids, auto_commit=False)
+        claimed = self.env["sms.sms"].sudo()._sms_claim_batch(2, ids=sms.ids, auto_commit=False).sms
         traces = self._traces().filtered(lambda t: t.sms_id_int in sms.ids).sorted("sms_id_int")
         # the provider reports the first delivered before its answer arrives
         self._make_webhook_jsonrpc_request([{"sms_status": "delivered", "uuids": [sms[0].uuid]}])

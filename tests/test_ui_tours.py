@@ -104,3 +104,24 @@ class TestUiTours(MockSMS):
                 "mass_mailing_sms_insufficient_credits_mailing",
                 login=self.user_marketing.login,
             )
+
+    def test_estimate_before_sending(self):
+        """Issue 9: recipients, parts per message with placeholders filled for a sample, and
+        the total, on the form and in the send confirmation; cancelling sends nothing."""
+        estimate_list = self.env["mailing.list"].create({"name": "Tour Estimate List"})
+        self.env["mailing.contact"].create(
+            [
+                {
+                    "name": f"Maximilian Alexander von Tourenberg-Estimatington {index}",
+                    "mobile": f"+32 470 77 88 9{index}",
+                    "list_ids": [(4, estimate_list.id)],
+                }
+                for index in range(3)
+            ]
+        )
+        with self.mockSMSGateway():
+            self.start_tour("/odoo", "mass_mailing_sms_estimate", login=self.user_marketing.login)
+        mailing = self.env["mailing.mailing"].search([("subject", "=", "Tour Estimate")])
+        self.assertEqual(mailing.state, "draft")
+        self.assertEqual((mailing.sms_estimate_recipients, mailing.sms_estimate_parts), (3, 2))
+        self.assertFalse(self._sms, "cancelling the confirmation sends nothing")

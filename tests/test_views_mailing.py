@@ -117,13 +117,20 @@ class TestViewsMailing(TransactionCase):
         """A1, A4, A6, E3: the texts of the SMS form as the spec words them."""
         arch = self._arch("mass_mailing_sms.mailing_mailing_view_form_sms")
         values = self._eval_context(self.mailing_sms)
-        send_buttons = [
-            button
-            for button in arch.xpath("//header/button[@name='action_launch']")
+        visible_buttons = [
+            button.get("name")
+            for button in arch.xpath("//header/button")
             if self._is_visible(button, values)
         ]
-        self.assertEqual(len(send_buttons), 1)
-        self.assertEqual(send_buttons[0].get("confirm"), SPEC_A4)
+        self.assertNotIn("action_launch", visible_buttons, "Send Now asks the SMS confirmation")
+        self.assertEqual(visible_buttons.count("action_sms_confirm_send"), 1)
+        action = self.mailing_sms.action_sms_confirm_send()
+        self.assertEqual(action["res_model"], "mailing.sms.send.confirm")
+        confirm_arch = self._arch("mass_mailing_sms.mailing_sms_send_confirm_view_form")
+        self.assertEqual(
+            self._one(confirm_arch, "//p[hasclass('o_mass_sms_confirm_text')]").text, SPEC_A4
+        )
+        self._one(confirm_arch, "//div[hasclass('o_mass_sms_estimate')]")
         for name, text in SPEC_A6.items():
             span = self._one(arch, f"//span[@name='{name}']")
             self.assertEqual(span.text, text)

@@ -1,2 +1,3 @@
 # Part of mass_mailing_sms. See LICENSE file for full copyright and licensing details.
 from . import mailing_sms_test
+from . import mailing_sms_send_confirm

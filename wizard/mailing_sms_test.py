@@ -28,6 +28,8 @@ class MailingSmsTest(models.TransientModel):
         help="One recipient a line: a number, or a name, a comma and a number.",
     )
     mailing_id = fields.Many2one("mailing.mailing", required=True, ondelete="cascade")
+    sms_estimate_parts = fields.Integer(related="mailing_id.sms_estimate_parts")
+    sms_estimate_encoding = fields.Selection(related="mailing_id.sms_estimate_encoding")
 
     @api.model
     def _default_numbers(self):

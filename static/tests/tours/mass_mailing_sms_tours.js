@@ -70,6 +70,11 @@ tours.add("mass_mailing_sms_create_and_send", {
             trigger:
                 ".o_mass_sms_counter:contains('links counted at their shortened length'):contains('fits in 1 SMS (GSM7)')",
         },
+        {
+            content: "The estimate before sending: 2 recipients x 1 part = 2 parts",
+            trigger:
+                ".o_mass_sms_estimate:has(.o_mass_sms_estimate_recipients:contains('2')):has(.o_mass_sms_estimate_parts:contains('1')):has(.o_mass_sms_estimate_total:contains('2'))",
+        },
         ...stepUtils.saveForm(),
         {
             content: "Open the test dialog",
@@ -100,9 +105,13 @@ tours.add("mass_mailing_sms_create_and_send", {
             run: "click",
         },
         {
-            content: "Confirm the SMS wording",
+            content: "The confirmation has the SMS wording and the estimate",
             trigger:
-                ".modal:contains('This will send the SMS Text Message to all recipients. Do you still want to proceed?') .modal-footer .btn-primary",
+                ".modal:contains('This will send the SMS Text Message to all recipients. Do you still want to proceed?') .o_mass_sms_estimate .o_mass_sms_estimate_total:contains('2')",
+        },
+        {
+            content: "Confirm",
+            trigger: ".modal .modal-footer button.o_mass_sms_confirm_send:contains('Send to all')",
             run: "click",
         },
         {
@@ -283,6 +292,67 @@ tours.add("mass_mailing_sms_insufficient_credits_mailing", {
             content: "The banner stays at the top of the form, with the retry",
             trigger:
                 "body:not(:has(.modal)) .o_mass_sms_insufficient_credit:has(button[name='action_buy_sms_credits']):has(button[name='action_retry_failed'])",
+        },
+    ],
+});
+
+// issue 9: the cost estimate, placeholders filled for a sample, before sending
+tours.add("mass_mailing_sms_estimate", {
+    url: "/odoo",
+    steps: () => [
+        ...openSmsApp(),
+        {
+            content: "Create an SMS mailing",
+            trigger: ".o_control_panel .o-kanban-button-new",
+            run: "click",
+        },
+        {
+            trigger: "div[name='sms_subject'] input",
+            run: "edit Tour Estimate",
+        },
+        {
+            content: "Pick the list of three long-named contacts",
+            trigger: "div[name='contact_list_ids'] input",
+            run: "edit Tour Estimate List",
+        },
+        {
+            trigger: ".o-autocomplete--dropdown-item a:contains('Tour Estimate List')",
+            run: "click",
+        },
+        {
+            content: "A text with a placeholder and a character outside GSM-7",
+            trigger: "div[name='body_plaintext'] textarea",
+            run: "edit Hi {{ object.name }}, Łukasz says our spring sale starts today",
+        },
+        {
+            content: "Leave the text: the estimate is computed again",
+            trigger: "div[name='sms_subject'] input",
+            run: "click",
+        },
+        {
+            content: "Filled with a real name it takes 2 Unicode parts: 3 x 2 = 6",
+            trigger:
+                ".o_mass_sms_estimate:has(.o_mass_sms_estimate_recipients:contains('3')):has(.o_mass_sms_estimate_parts:contains('2')):contains('Unicode'):has(.o_mass_sms_estimate_total:contains('6'))",
+        },
+        ...stepUtils.saveForm(),
+        {
+            content: "Send",
+            trigger: ".o_form_statusbar button.o_mass_sms_send_now",
+            run: "click",
+        },
+        {
+            content: "The confirmation shows the same estimate",
+            trigger:
+                ".modal .o_mass_sms_estimate:has(.o_mass_sms_estimate_recipients:contains('3')):has(.o_mass_sms_estimate_total:contains('6'))",
+        },
+        {
+            content: "Think again: cancel",
+            trigger: ".modal .modal-footer button:contains('Cancel')",
+            run: "click",
+        },
+        {
+            content: "Nothing was sent: the mailing is still a draft",
+            trigger: "body:not(:has(.modal)) .o_statusbar_status .o_arrow_button_current:contains('Draft')",
         },
     ],
 });

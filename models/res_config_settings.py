@@ -1,0 +1,40 @@
+# Part of mass_mailing_sms. See LICENSE file for full copyright and licensing details.
+from odoo import fields, models
+
+# ir.config_parameter keys of the protections that apply to every company (issue 9)
+PARAM_FREQUENCY_CAP = "mass_mailing_sms.sms_frequency_cap"
+PARAM_FREQUENCY_CAP_COUNT = "mass_mailing_sms.sms_frequency_cap_count"
+PARAM_FREQUENCY_CAP_HOURS = "mass_mailing_sms.sms_frequency_cap_hours"
+PARAM_PACING = "mass_mailing_sms.sms_pacing"
+PARAM_PACING_PER_MINUTE = "mass_mailing_sms.sms_pacing_per_minute"
+
+
+class ResConfigSettings(models.TransientModel):
+    """Protections of SMS marketing (issue 9): quiet hours per company, frequency cap and
+    pacing for the whole database (the SMS queue and the provider account are shared)."""
+
+    _inherit = "res.config.settings"
+
+    sms_quiet_hours = fields.Boolean(related="company_id.sms_quiet_hours", readonly=False)
+    sms_quiet_hours_start = fields.Float(related="company_id.sms_quiet_hours_start", readonly=False)
+    sms_quiet_hours_end = fields.Float(related="company_id.sms_quiet_hours_end", readonly=False)
+    sms_frequency_cap = fields.Boolean(
+        "SMS Frequency Cap",
+        config_parameter=PARAM_FREQUENCY_CAP,
+        help="Skip recipients whose number already received this many marketing SMS recently.",
+    )
+    sms_frequency_cap_count = fields.Integer(
+        "SMS per Number", config_parameter=PARAM_FREQUENCY_CAP_COUNT, default=2
+    )
+    sms_frequency_cap_hours = fields.Integer(
+        "Within Hours", config_parameter=PARAM_FREQUENCY_CAP_HOURS, default=24
+    )
+    sms_pacing = fields.Boolean(
+        "SMS Pacing",
+        config_parameter=PARAM_PACING,
+        help="Hand marketing SMS to the provider at a limited rate, whatever the number of "
+        "workers sending them.",
+    )
+    sms_pacing_per_minute = fields.Integer(
+        "SMS per Minute", config_parameter=PARAM_PACING_PER_MINUTE, default=600
+    )

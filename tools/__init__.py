@@ -1,0 +1,2 @@
+# Part of mass_mailing_sms. See LICENSE file for full copyright and licensing details.
+from . import quiet_hours
