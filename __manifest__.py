@@ -13,6 +13,7 @@
     "data": [
         "security/ir.model.access.csv",
         "data/utm_medium_data.xml",
+        "wizard/mailing_mailing_schedule_date_views.xml",
         "wizard/mailing_sms_send_confirm_views.xml",
         "wizard/mailing_sms_test_views.xml",
         "views/mailing_mailing_views.xml",

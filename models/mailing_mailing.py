@@ -260,6 +260,7 @@ class MailingMailing(models.Model):
 
     @api.depends(
         "mailing_type",
+        "state",
         "body_plaintext",
         "sms_allow_unsubscribe",
         "mailing_model_real",
@@ -271,7 +272,12 @@ class MailingMailing(models.Model):
     def _compute_sms_estimate(self):
         for mailing in self:
             estimate = {"recipients": 0, "parts": 0, "unicode": False}
-            if mailing.mailing_type == "sms" and mailing.mailing_model_real:
+            # a sent mailing has nothing left to estimate (its form hides the estimate)
+            if (
+                mailing.mailing_type == "sms"
+                and mailing.mailing_model_real
+                and mailing.state != "done"
+            ):
                 estimate = mailing._sms_estimate()
             mailing.sms_estimate_recipients = estimate["recipients"]
             mailing.sms_estimate_parts = estimate["parts"]

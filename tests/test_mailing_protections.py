@@ -142,6 +142,19 @@ class TestSmsEstimate(ProtectionsCommon):
         )
         self.assertEqual((test.sms_estimate_parts, test.sms_estimate_encoding), (1, "gsm7"))
 
+    def test_schedule_dialog_shows_the_estimate(self):
+        action = self.mailing.with_user(self.user_marketing).action_schedule()
+        schedule = (
+            self.env[action["res_model"]]
+            .with_user(self.user_marketing)
+            .with_context(**action["context"])
+            .create({"schedule_date": fields.Datetime.now() + timedelta(days=1)})
+        )
+        self.assertEqual(schedule.mailing_type, "sms")
+        self.assertEqual(
+            (schedule.sms_estimate_recipients, schedule.sms_estimate_total_parts), (4, 4)
+        )
+
 
 @tagged("post_install", "-at_install", "mass_mailing_sms")
 class TestSmsQuietHours(ProtectionsCommon):
