@@ -21,7 +21,9 @@ drops the connection before answering), ``throttle:N`` (every Nth call answers H
 sender can be killed while a batch is in flight).
 
 ``GET /stats`` returns the counters as JSON, ``GET /numbers`` each delivered number with the
-number of uuids it was delivered under; the stats are printed to stdout on SIGTERM.
+number of uuids it was delivered under; the stats are printed to stdout on SIGTERM. For the
+pacing check ("at most N SMS per minute"), the stats also give the most SMS received for the
+first time (replays aside) within any 60 seconds, and the count per 60 seconds from the first.
 Usage: python fake_sms_gateway.py --port 0 [--port-file FILE] [--fault KIND:N ...]
 """
 
@@ -35,6 +37,25 @@ import time
 from collections import Counter
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+WINDOW = 60  # seconds: the pacing setting's "per minute" holds for any 60 seconds
+
+
+def max_in_window(times, window=WINDOW):
+    """The most of the sorted ``times`` within any ``window`` seconds (two pointers: ``first``
+    is the oldest time less than ``window`` before ``times[last]``)."""
+    best = first = 0
+    for last, moment in enumerate(times):
+        while moment - times[first] >= window:
+            first += 1
+        best = max(best, last - first + 1)
+    return best
+
+
+def per_window(times, window=WINDOW):
+    """How many of the sorted ``times`` fall in each ``window`` seconds from the first."""
+    counts = Counter(int((moment - times[0]) // window) for moment in times)
+    return [counts[index] for index in range(max(counts, default=-1) + 1)]
+
 
 class GatewayState:
     def __init__(self, faults, hang_seconds=20):
@@ -45,6 +66,7 @@ class GatewayState:
         self.numbers = Counter()  # number -> distinct uuids delivered to it
         self.results = Counter()  # state -> count
         self.replays = 0  # uuids received again, answered without a second delivery
+        self.first_times = []  # time.monotonic() of each SMS answered for the first time
         self.faults = {}
         for fault in faults or ():
             kind, _sep, value = fault.partition(":")
@@ -64,6 +86,10 @@ class GatewayState:
                 "duplicate_numbers": sum(1 for count in self.numbers.values() if count > 1),
                 "doubled": sum(1 for count in self.numbers.values() if count > 1),
                 "results": dict(self.results),
+                "first_time": len(self.first_times),
+                "max_in_window": max_in_window(sorted(self.first_times)),
+                "per_window": per_window(sorted(self.first_times)),
+                "window": WINDOW,
             }
 
     def answer(self, messages):
@@ -79,6 +105,7 @@ class GatewayState:
                             self.accepted[uuid] += 1
                         results.append({"uuid": uuid, "state": state, "credit": 1})
                         continue
+                    self.first_times.append(time.monotonic())
                     number = entry["number"] or ""
                     if number.endswith("0000"):
                         state = "wrong_number_format"

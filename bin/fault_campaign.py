@@ -4,19 +4,23 @@
 # pylint: disable=invalid-commit,print-used
 """One step of a fault test (bin/fault_test), run through `odoo-bin shell`.
 
-Environment: FAULT_MODE (setup, build, send, retry, check), FAULT_N (recipients),
-FAULT_GATEWAY (fake gateway URL), FAULT_LIST_ID, FAULT_MAILING_ID, FAULT_NAME,
-FAULT_TIMEOUT (seconds a send loop may take).
+Environment: FAULT_MODE (setup, pacing-on, pacing-off, build, send, retry, check), FAULT_N
+(recipients), FAULT_GATEWAY (fake gateway URL), FAULT_LIST_ID, FAULT_MAILING_ID, FAULT_NAME,
+FAULT_TIMEOUT (seconds a send loop may take), FAULT_PACING (SMS per minute, for pacing-on),
+FAULT_SEND_SECONDS (how long the send took, for the pacing check).
 
 - setup: settings of the SMS queue and a mailing list of N contacts with realistic bad data
   (malformed, missing, blacklisted, opted-out, duplicate numbers); prints ``FAULT_LIST <id>``;
+- pacing-on / pacing-off: the pacing setting, at most FAULT_PACING SMS per minute / no limit;
 - build: an SMS mailing to that list, put in the queue and built by the mailing queue cron
   (traces and SMS, all queued); prints ``FAULT_MAILING <id>``;
 - send: runs the SMS queue as its cron does, committing, until no SMS of the mailing is
-  queued (waiting out leases and back-offs);
+  queued (waiting out leases, back-offs and the pacing limit); exits non-zero after
+  FAULT_TIMEOUT seconds with SMS still queued;
 - retry: the marketer's "Retry" on the mailing;
 - check: prints ``FAULT_RESULT {json}``: lost, doubled, wrongly sent numbers (from the
-  gateway), the final state of every recipient, recipients without exactly one final trace.
+  gateway), the final state of every recipient, recipients without exactly one final trace;
+  with pacing on, the most SMS the gateway received in any 60 seconds, against the limit.
 """
 
 import json
@@ -32,6 +36,8 @@ MODE = os.environ["FAULT_MODE"]
 N = int(os.environ.get("FAULT_N", "20000"))
 GATEWAY = os.environ.get("FAULT_GATEWAY", "")
 FINAL = ("sent", "pending", "bounce", "error", "cancel")
+PACING = "mass_mailing_sms.sms_pacing"
+PACING_PER_MINUTE = "mass_mailing_sms.sms_pacing_per_minute"
 cr = env.cr
 
 
@@ -49,6 +55,19 @@ def setup():
     mailing_list = campaign_data.prepare_list(env, f"Fault test {N}", N, "fault-token")
     cr.commit()
     print(f"FAULT_LIST {mailing_list.id}", flush=True)
+
+
+def pacing_on():
+    params = env["ir.config_parameter"].sudo()
+    params.set_param(PACING, "True")
+    params.set_param(PACING_PER_MINUTE, os.environ["FAULT_PACING"])
+    cr.commit()
+
+
+def pacing_off():
+    """Other scenarios, after this one, send at full speed."""
+    env["ir.config_parameter"].sudo().set_param(PACING, "False")
+    cr.commit()
 
 
 def build():
@@ -88,8 +107,11 @@ def queued_count(mailing_id):
 
 
 def send():
+    """A paced run stops when the limit is reached and only has the cron woken once the
+    oldest grant leaves the minute: no cron runs here, so wait and call the queue again."""
     mailing_id = int(os.environ["FAULT_MAILING_ID"])
     timeout = int(os.environ.get("FAULT_TIMEOUT", "900"))
+    pause = 1 if env["sms.sms"].sudo()._sms_get_pacing_rate() else 0.5
     started = time.time()
     while time.time() - started < timeout:
         handled = env["sms.sms"].sudo()._sms_process_mailing_queue(auto_commit=True)
@@ -98,8 +120,11 @@ def send():
         if not queued_count(mailing_id):
             break
         if not handled:
-            time.sleep(0.5)  # leases of another worker, or back-offs
+            time.sleep(pause)  # leases of another worker, back-offs, or the pacing limit
     cr.commit()
+    queued = queued_count(mailing_id)
+    if queued:
+        raise SystemExit(f"FAULT_TIMEOUT {queued} SMS still queued after {timeout} s")
 
 
 def retry():
@@ -159,7 +184,27 @@ def check():
         "gave_up": gave_up,
         "states": states,
     }
+    per_minute = env["sms.sms"].sudo()._sms_get_pacing_rate()
+    if per_minute:
+        # at most `limit` SMS in any minute: the first and the last are (total / limit - 1)
+        # minutes apart at least, and a quicker send was not paced
+        result["pacing"] = {
+            "limit": per_minute,
+            "max": stats["max_in_window"],
+            "window": stats["window"],
+            "per_window": stats["per_window"],
+            "seconds": int(os.environ.get("FAULT_SEND_SECONDS", "0")),
+            "min_seconds": int((stats["first_time"] / per_minute - 1) * 60),
+        }
     print("FAULT_RESULT " + json.dumps(result), flush=True)
 
 
-{"setup": setup, "build": build, "send": send, "retry": retry, "check": check}[MODE]()
+{
+    "setup": setup,
+    "pacing-on": pacing_on,
+    "pacing-off": pacing_off,
+    "build": build,
+    "send": send,
+    "retry": retry,
+    "check": check,
+}[MODE]()

@@ -22,6 +22,10 @@ from .res_config_settings import (
 _logger = logging.getLogger(__name__)
 
 SMS_BATCH_SIZE = 1000  # recipients turned into SMS and traces per transaction step
+# a run that inserted at least this many rows refreshes the planner's statistics of the tables
+# it filled when they hold much more than the statistics say (see _sms_refresh_statistics)
+SMS_ANALYZE_MIN_ROWS = 5000
+SMS_ANALYZE_TABLES = ("mailing_trace", "sms_sms", "sms_tracker")
 # traces whose SMS has not left our queue or the provider's yet: the mailing is still sending
 SMS_WAITING_STATUSES = ("outgoing", "process")
 SMS_MAX_PARTS = 10  # longer texts are refused (RELIABILITY row 7)
@@ -52,6 +56,22 @@ def sanitize_number(number, country_code):
     if phonenumbers.is_valid_number(parsed):
         return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
     return False
+
+
+def set_fillfactor(cr, table, fillfactor):
+    """Leave ``100 - fillfactor`` % of each new page of ``table`` free, so that an update
+    of columns no index uses rewrites the row in place of adding an entry to every index
+    (PostgreSQL's "HOT" updates). Pages written before keep their layout."""
+    cr.execute(
+        SQL(
+            "SELECT 1 FROM pg_class WHERE relname = %s AND relkind = 'r'"
+            " AND %s = ANY(COALESCE(reloptions, '{}'))",
+            table,
+            f"fillfactor={fillfactor}",
+        )
+    )
+    if not cr.rowcount:
+        cr.execute(SQL("ALTER TABLE %s SET (fillfactor = %s)", SQL.identifier(table), fillfactor))
 
 
 def tag_short_links(pattern, body, sms_id):
@@ -700,12 +720,19 @@ class MailingMailing(models.Model):
             opt_out_ids = mailing._sms_get_opt_out_ids()
             # links of the text shortened once for the whole run, not once per batch
             template = mailing._sms_shorten_template_links(mailing.body_plaintext or "")
+            inserted = analyzed = 0  # rows this run inserted, when statistics were last checked
             for batch_ids in split_every(SMS_BATCH_SIZE, recipient_ids, list):
                 sms_ids += mailing._sms_send_batch(batch_ids, opt_out_ids, template=template).ids
+                inserted += len(batch_ids)
+                if inserted >= max(SMS_ANALYZE_MIN_ROWS, 2 * analyzed):
+                    mailing._sms_refresh_statistics(inserted)
+                    analyzed = inserted
                 if auto_commit:
                     # each batch is its own transaction: SMS and traces are saved before
                     # anything reaches the provider (RELIABILITY "exactly-once" 2, 6)
                     self.env.cr.commit()  # pylint: disable=invalid-commit
+            if inserted > analyzed:
+                mailing._sms_refresh_statistics(inserted)
             mailing._sms_dispatch(self.env["sms.sms"].browse(sms_ids))
             mailing._sms_update_mailing_state()
         return True
@@ -832,6 +859,28 @@ class MailingMailing(models.Model):
         sms_records = self.env["sms.sms"].browse(sms_ids)
         self._sms_notify_created(sms_records)
         return sms_records
+
+    def _sms_refresh_statistics(self, inserted):
+        """ANALYZE the tables a run fills when it inserted more rows than PostgreSQL's
+        statistics say they hold (as PostgreSQL advises after a bulk load).
+
+        Autovacuum refreshes them about a minute after a table grew; until then the planner
+        takes a table that went from a few rows to 100,000 for a small one and picks plans
+        that read every queued SMS or trace per batch (claims, re-checks, duplicate checks),
+        so that a large campaign slowed down as it went (issue 7). A table whose statistics
+        already count at least half as many rows is left alone: its plans do not change.
+        """
+        self.env.cr.execute(
+            SQL(
+                "SELECT relname FROM pg_class WHERE relname = ANY(%s) AND relkind = 'r'"
+                " AND reltuples < %s",
+                list(SMS_ANALYZE_TABLES),
+                inserted / 2,
+            )
+        )
+        for (table,) in self.env.cr.fetchall():
+            # a table this user does not own is skipped with a warning, not an error
+            self.env.cr.execute(SQL("ANALYZE %s", SQL.identifier(table)))
 
     def _sms_notify_created(self, sms_records):
         """Hook called with the SMS this mailing inserted in bulk (the tests' gateway mock

@@ -1,13 +1,24 @@
 # Part of mass_mailing_sms. See LICENSE file for full copyright and licensing details.
 import json
 from datetime import datetime, timedelta, timezone
-from typing import ClassVar
+from typing import ClassVar, NamedTuple
+from uuid import uuid4
 
 from odoo import fields, models
 from odoo.tools import SQL
 
 PACING_WINDOW = 60  # seconds: "at most N SMS per minute" holds for any 60 seconds
 PACING_KEY = "sms_queue"
+
+
+class PacingGrant(NamedTuple):
+    count: int
+    paced_until: datetime | None = None
+    token: str | None = None
+
+
+def _utcnow():
+    return datetime.now(timezone.utc).replace(tzinfo=None)
 
 
 def _epoch(moment):
@@ -29,7 +40,8 @@ class MailingSmsPacing(models.Model):
 
     name = fields.Char(required=True)
     sms_grants = fields.Json(
-        "Recent Grants", help="[[time (seconds since 1970), SMS granted], ...] of the last minute."
+        "Recent Grants",
+        help="[[time (seconds since 1970), SMS granted, grant token], ...] of the last minute.",
     )
 
     _sql_constraints: ClassVar[list] = [("name_uniq", "UNIQUE(name)", "One pacing row per key.")]
@@ -69,29 +81,47 @@ class MailingSmsPacing(models.Model):
         )
 
     def _sms_take(self, wanted, per_minute, now=None):
-        """Grant up to ``wanted`` SMS within ``per_minute``; returns (granted, when the limit
-        allows more if it allows none now). The lock is held until the caller commits."""
-        now = now or fields.Datetime.now()
-        now_ts = _epoch(now)
+        """Grant up to ``wanted`` SMS within ``per_minute``; returns a ``PacingGrant``
+        (``paced_until``: when the limit allows more, if it allows none now). The lock is
+        held until the caller commits. Times keep their microseconds: a grant rounded down
+        to its second would leave the window up to a second early."""
+        now_ts = _epoch(now or _utcnow())
         row_id, grants = self._sms_lock()
-        recent = [[at, count] for at, count in grants if at > now_ts - PACING_WINDOW]
-        granted = max(0, min(wanted, per_minute - sum(count for _at, count in recent)))
+        recent = [grant for grant in grants if grant[0] > now_ts - PACING_WINDOW]
+        granted = max(0, min(wanted, per_minute - sum(grant[1] for grant in recent)))
+        token = None
         if granted:
-            recent.append([now_ts, granted])
+            token = uuid4().hex[:12]
+            recent.append([now_ts, granted, token])
         if granted or recent != grants:
             self._sms_save(row_id, recent)
         if granted or not recent:
-            return granted, None
-        oldest = min(at for at, _count in recent)
-        return 0, datetime.fromtimestamp(oldest + PACING_WINDOW, timezone.utc).replace(
-            tzinfo=None
-        ) + timedelta(seconds=1)
+            return PacingGrant(granted, None, token)
+        oldest = min(grant[0] for grant in recent)
+        paced_until = datetime.fromtimestamp(oldest + PACING_WINDOW, timezone.utc)
+        return PacingGrant(0, paced_until.replace(tzinfo=None) + timedelta(seconds=1), None)
 
-    def _sms_give_back(self, count):
-        """Return ``count`` SMS of the grant this transaction just took (not all were sent)."""
-        if count <= 0:
+    def _sms_give_back(self, token, count):
+        """Return ``count`` SMS of the grant ``token`` (not all of it was claimed)."""
+        if not token or count <= 0:
             return
         row_id, grants = self._sms_lock()
-        if grants:
-            grants[-1][1] = max(grants[-1][1] - count, 0)
-            self._sms_save(row_id, [grant for grant in grants if grant[1]])
+        for grant in grants:
+            if grant[2:] == [token]:
+                grant[1] = max(grant[1] - count, 0)
+        self._sms_save(row_id, [grant for grant in grants if grant[1]])
+
+    def _sms_restamp(self, token, now=None):
+        """The provider answered the SMS of grant ``token``: the grant counts from now on.
+
+        It was stamped when the SMS were claimed; the provider got them somewhere between
+        then and its answer. Counting the minute from the answer keeps any 60 seconds at
+        the provider within the limit even when one call is slower than the next."""
+        if not token:
+            return
+        now_ts = _epoch(now or _utcnow())
+        row_id, grants = self._sms_lock()
+        for grant in grants:
+            if grant[2:] == [token]:
+                grant[0] = max(grant[0], now_ts)
+        self._sms_save(row_id, grants)

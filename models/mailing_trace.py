@@ -6,6 +6,8 @@ import string
 from odoo import api, fields, models
 from odoo.tools import SQL, create_index, index_exists
 
+from .mailing_mailing import set_fillfactor
+
 _logger = logging.getLogger(__name__)
 
 # Opt-out codes: 10 characters of [0-9A-Za-z] = 59.5 bits of randomness from the OS's
@@ -28,6 +30,16 @@ SMS_STATUS_IGNORED_WHEN = {
     "error": {"error", "sent", "bounce"},
     "cancel": {"cancel", "process", "pending", "sent", "bounce"},
 }
+TRACE_FILLFACTOR = 50  # see init()
+# what a status update writes, to drop from the cache after it
+SMS_STATUS_FIELDS = [
+    "trace_status",
+    "failure_type",
+    "failure_reason",
+    "sent_datetime",
+    "write_date",
+    "write_uid",
+]
 
 
 class MailingTrace(models.Model):
@@ -78,6 +90,9 @@ class MailingTrace(models.Model):
 
     def init(self):
         super().init()
+        # the answers of the provider and the delivery reports rewrite the status of each SMS
+        # trace once or twice: with room left on its page, without touching its indexes
+        set_fillfactor(self.env.cr, self._table, TRACE_FILLFACTOR)
         # duplicate checks look numbers up within a mailing, batch after batch
         create_index(
             self.env.cr,
@@ -152,10 +167,38 @@ class MailingTrace(models.Model):
         """
         if not self:
             return self
+        self.flush_recordset()
+        rows = self._sms_update_status_rows(
+            SQL("id = ANY(%s)", self.ids), status, failure_type, failure_reason
+        )
+        moved = self.browse([row[0] for row in rows])
+        moved.invalidate_recordset(SMS_STATUS_FIELDS)
+        return moved
+
+    @api.model
+    def _sms_update_status_of_sms(self, sms_ids, status, failure_type=False):
+        """``_sms_update_status`` for the traces of the SMS ``sms_ids``, found by their SMS id
+        in the same query: the dispatcher's answers reach the traces without reading the
+        trackers first (those of mailing SMS only point to their trace). Returns the mailings
+        whose traces moved."""
+        if not sms_ids:
+            return self.env["mailing.mailing"]
+        self.flush_model()
+        rows = self._sms_update_status_rows(
+            SQL("sms_id_int = ANY(%s) AND trace_type = 'sms'", list(sms_ids)),
+            status,
+            failure_type,
+        )
+        self.invalidate_model(SMS_STATUS_FIELDS)
+        return self.env["mailing.mailing"].browse({row[1] for row in rows})
+
+    @api.model
+    def _sms_update_status_rows(self, where, status, failure_type=False, failure_reason=False):
+        """The forward-only UPDATE of the traces matching ``where``; returns the
+        (id, mass_mailing_id) of those that moved."""
         ignored = SMS_STATUS_IGNORED_WHEN[status]
         # a delivery report said it failed: a late "accepted" is older news
         late_success = status in ("process", "pending")
-        self.flush_recordset()
         self.env.cr.execute(
             SQL(
                 """UPDATE mailing_trace
@@ -166,28 +209,24 @@ class MailingTrace(models.Model):
                                                THEN COALESCE(sent_datetime, %(now)s)
                                                ELSE sent_datetime END,
                           write_date = %(now)s, write_uid = %(uid)s
-                    WHERE id = ANY(%(ids)s)
+                    WHERE %(where)s
                       AND (trace_status IS NULL OR trace_status != ALL(%(ignored)s))
                       AND NOT (%(late_success)s AND trace_status = 'error'
                                AND failure_type = ANY(%(delivery_errors)s))
-                RETURNING id""",
+                RETURNING id, mass_mailing_id""",
                 status=status,
                 failure_type=failure_type or None,
                 failure_reason=failure_reason or None,
                 sets_sent=status in ("pending", "sent"),
                 now=self.env.cr.now(),
                 uid=self.env.uid,
-                ids=self.ids,
+                where=where,
                 ignored=sorted(ignored),
                 late_success=late_success,
                 delivery_errors=sorted(self.env["sms.sms"].DELIVERY_ERRORS),
             )
         )
-        moved = self.browse([row[0] for row in self.env.cr.fetchall()])
-        moved.invalidate_recordset(
-            ["trace_status", "failure_type", "failure_reason", "sent_datetime", "write_date"]
-        )
-        return moved
+        return self.env.cr.fetchall()
 
     @api.model
     def _sms_find_for_click(self, code, sms_id):

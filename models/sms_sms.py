@@ -39,8 +39,9 @@ from odoo.addons.sms.models.sms_sms import SmsSms as BaseSmsSms
 from odoo.addons.sms.tools.sms_api import SmsApi
 
 from ..tools.quiet_hours import number_timezone, quiet_until
-from .mailing_mailing import tag_short_links
+from .mailing_mailing import set_fillfactor, tag_short_links
 from .res_config_settings import PARAM_PACING, PARAM_PACING_PER_MINUTE
+from .sms_tracker import sms_trace_status
 
 _logger = logging.getLogger(__name__)
 
@@ -54,6 +55,10 @@ MAX_BACKOFF_DOUBLINGS = 6  # back-off grows to retry_delay * 64 at most
 MAX_UNKNOWN_IN_A_ROW = 3  # provider unreachable: stop this run, the back-off wakes it again
 CLAIM_RETRIES = 5  # concurrent workers may make a claim or a result write fail to serialize
 
+# pages of sms_sms keep half their room free: the claim (lease, attempt) then rewrites each
+# SMS on its own page without a new entry in each of the table's indexes (a "HOT" update)
+SMS_FILLFACTOR = 50
+
 # provider answers that stop the whole run: the account, not the SMS, is the problem
 ACCOUNT_FAILURES = ("sms_credit", "sms_acc")
 
@@ -66,6 +71,7 @@ class Claim(NamedTuple):
     sms: "SmsSms"
     taken: int = 0
     paced_until: object = None
+    pacing_token: str | None = None  # the pacing grant of these SMS, restamped once sent
 
 
 def _group_ids(value_by_id):
@@ -137,11 +143,20 @@ class SmsSms(models.Model):
 
     def init(self):
         super().init()
+        set_fillfactor(self.env.cr, self._table, SMS_FILLFACTOR)
         # the queue's claim reads queued SMS of mailings, oldest first
         self.env.cr.execute(
             SQL(
                 """CREATE INDEX IF NOT EXISTS sms_sms_mailing_outgoing_idx ON sms_sms (id)
                     WHERE state = 'outgoing' AND mailing_id IS NOT NULL"""
+            )
+        )
+        # and looks for the other queued SMS first: without this index, a search that
+        # walks every SMS of the mailings being sent (issue 7)
+        self.env.cr.execute(
+            SQL(
+                """CREATE INDEX IF NOT EXISTS sms_sms_other_outgoing_idx ON sms_sms (id)
+                    WHERE state = 'outgoing' AND mailing_id IS NULL"""
             )
         )
 
@@ -248,6 +263,7 @@ class SmsSms(models.Model):
         stop = None  # why this run ended early: "account", "throttled", "unreachable", "paced"
         unknown_in_a_row = 0
         paced_until = None
+        mailings = self.env["mailing.mailing"].sudo()
         for _batch in range(max_batches):
             claim = sms_sudo._sms_claim_batch(batch_size, ids=ids, auto_commit=auto_commit)
             if claim.paced_until:
@@ -258,7 +274,9 @@ class SmsSms(models.Model):
             claimed = claim.sms
             if not claimed:
                 continue  # all cancelled or held for quiet hours: take the next ones
+            mailings |= claimed.mailing_id
             outcome = claimed._sms_send_claimed(auto_commit=auto_commit)
+            sms_sudo._sms_restamp_pacing(claim.pacing_token, auto_commit=auto_commit)
             done += len(claimed)
             if outcome in ("account", "throttled"):
                 stop = outcome
@@ -267,6 +285,8 @@ class SmsSms(models.Model):
             if unknown_in_a_row >= MAX_UNKNOWN_IN_A_ROW:
                 stop = "unreachable"
                 break
+        # once per run, not per answer: whether a mailing still waits reads its traces
+        mailings.exists()._sms_update_mailing_state()
         ready, next_at = sms_sudo._sms_count_waiting(ids=ids)
         if stop:
             _logger.info("SMS queue: %s SMS handled, run stopped (%s)", done, stop)
@@ -300,29 +320,46 @@ class SmsSms(models.Model):
                     # a fresh snapshot: the claim sees the claims other workers committed
                     self.env.cr.commit()  # pylint: disable=invalid-commit
                 now = fields.Datetime.now()
-                wanted = limit
+                wanted, grant = limit, None
                 if per_minute:
-                    wanted, paced_until = pacing._sms_take(limit, per_minute, now)
-                    if not wanted:
+                    grant = pacing._sms_take(limit, per_minute)
+                    if not grant.count:
                         if auto_commit:
                             self.env.cr.commit()  # pylint: disable=invalid-commit
-                        return Claim(self.browse(), 0, paced_until)
+                        return Claim(self.browse(), 0, grant.paced_until)
+                    wanted = grant.count
                 claimed = self._sms_claim_rows(wanted, ids, now)
                 to_send = claimed
                 if claimed:
                     to_send -= claimed._sms_cancel_stale_mailing_sms()
                     to_send -= to_send._sms_hold_quiet_hours(now)
-                if per_minute:
-                    pacing._sms_give_back(wanted - len(to_send))
+                if grant:
+                    pacing._sms_give_back(grant.token, wanted - len(to_send))
                 if auto_commit:
                     self.env.cr.commit()  # pylint: disable=invalid-commit
-                return Claim(to_send, len(claimed))
+                return Claim(to_send, len(claimed), None, grant and to_send and grant.token)
             except psycopg2.extensions.TransactionRollbackError:
                 if not auto_commit or attempt == CLAIM_RETRIES:
                     raise
                 self.env.cr.rollback()
                 self.env.invalidate_all()
         return Claim(self.browse())
+
+    @api.model
+    def _sms_restamp_pacing(self, token, auto_commit=True):
+        """The provider answered: the pacing grant of the batch counts from now."""
+        if not token:
+            return
+        for attempt in range(1, CLAIM_RETRIES + 1):
+            try:
+                self.env["mailing.sms.pacing"].sudo()._sms_restamp(token)
+                if auto_commit:
+                    self.env.cr.commit()  # pylint: disable=invalid-commit
+                return
+            except psycopg2.extensions.TransactionRollbackError:
+                if not auto_commit or attempt == CLAIM_RETRIES:
+                    raise
+                self.env.cr.rollback()
 
     @api.model
     def _sms_get_pacing_rate(self):
@@ -336,9 +373,15 @@ class SmsSms(models.Model):
     def _sms_claim_rows(self, limit, ids=None, now=None):
         self.flush_model()
         lease = self._sms_get_param(PARAM_LEASE)
+        # the rows to update are named by an array, not joined: a join made PostgreSQL
+        # scan the whole table (hash join) once per claim
         self.env.cr.execute(
             SQL(
-                """WITH claimable AS (
+                """UPDATE sms_sms
+                      SET sms_lease_until = (now() AT TIME ZONE 'UTC')
+                                            + make_interval(secs => %(lease)s),
+                          sms_attempt_count = COALESCE(sms_attempt_count, 0) + 1
+                    WHERE id = ANY(ARRAY(
                        SELECT id FROM sms_sms
                         WHERE state = 'outgoing' AND mailing_id IS NOT NULL
                           AND to_delete IS NOT TRUE
@@ -348,14 +391,8 @@ class SmsSms(models.Model):
                           %(only_ids)s
                         ORDER BY id
                         LIMIT %(limit)s
-                          FOR UPDATE SKIP LOCKED)
-                   UPDATE sms_sms
-                      SET sms_lease_until = (now() AT TIME ZONE 'UTC')
-                                            + make_interval(secs => %(lease)s),
-                          sms_attempt_count = COALESCE(sms_attempt_count, 0) + 1
-                     FROM claimable
-                    WHERE sms_sms.id = claimable.id
-                RETURNING sms_sms.id""",
+                          FOR UPDATE SKIP LOCKED))
+                RETURNING id""",
                 only_ids=SQL("AND id = ANY(%s)", list(ids)) if ids else SQL(),
                 limit=limit,
                 lease=lease,
@@ -400,12 +437,13 @@ class SmsSms(models.Model):
         """
         if not self:
             return "sent"
+        numbers_by_body = {}
+        by_uuid = {}
+        for sms_id, sms_uuid, number, body in self._sms_read_for_provider():
+            numbers_by_body.setdefault(body, []).append({"number": number, "uuid": sms_uuid})
+            by_uuid[sms_uuid] = sms_id
         messages = [
-            {
-                "content": body,
-                "numbers": [{"number": sms.number, "uuid": sms.uuid} for sms in body_sms],
-            }
-            for body, body_sms in self.grouped("body").items()
+            {"content": body, "numbers": numbers} for body, numbers in numbers_by_body.items()
         ]
         delivery_reports_url = url_join(self[0].get_base_url(), "/sms/status")
         error = None
@@ -419,11 +457,30 @@ class SmsSms(models.Model):
         except Exception as exception:  # noqa: BLE001 - any failure of the call: unknown outcome
             error = exception
             results = []
-        return self._sms_write_results(results, error, auto_commit=auto_commit)
+        return self._sms_write_results(results, error, auto_commit=auto_commit, by_uuid=by_uuid)
 
-    def _sms_write_results(self, results, error=None, auto_commit=True):
-        """Write the provider's answers forward-only; SMS without an answer wait for a retry."""
-        by_uuid = {sms.uuid: sms.id for sms in self}
+    def _sms_read_for_provider(self):
+        """(id, uuid, number, body) of these SMS in one query, in id order: what the provider
+        call needs, without loading every field of 500 SMS into records."""
+        self.flush_recordset(["uuid", "number", "body"])
+        self.env.cr.execute(
+            SQL(
+                "SELECT id, uuid, number, body FROM sms_sms WHERE id = ANY(%s) ORDER BY id",
+                self.ids,
+            )
+        )
+        return [
+            (sms_id, sms_uuid, number or False, body or False)
+            for sms_id, sms_uuid, number, body in self.env.cr.fetchall()
+        ]
+
+    def _sms_write_results(self, results, error=None, auto_commit=True, by_uuid=None):
+        """Write the provider's answers forward-only; SMS without an answer wait for a retry.
+
+        :param dict by_uuid: {uuid: sms id} of ``self`` when the caller already read them.
+        """
+        if by_uuid is None:
+            by_uuid = {sms.uuid: sms.id for sms in self}
         answers = {}  # sms id: provider state
         for result in results if isinstance(results, list) else []:
             sms_id = isinstance(result, dict) and by_uuid.get(result.get("uuid"))
@@ -479,7 +536,12 @@ class SmsSms(models.Model):
         )
 
     def _sms_apply_answers(self, answers):
-        """{sms id: provider state} -> SMS states and trackers (hence traces), per state."""
+        """{sms id: provider state} -> SMS states and traces, per state.
+
+        Accepted and refused SMS update their traces straight from the SMS ids (one query per
+        state, see ``_sms_update_traces``); the mailings' states are refreshed once per run
+        by ``_sms_process_mailing_queue``. Unknown provider states keep Odoo's tracker path.
+        """
         success_ids, failure_ids, provider_error_ids = {}, {}, {}
         for sms_id, iap_state in answers.items():
             if iap_state in self.IAP_TO_SMS_STATE_SUCCESS:
@@ -491,15 +553,29 @@ class SmsSms(models.Model):
                 provider_error_ids.setdefault(iap_state or "unknown", []).append(sms_id)
         for state, sms_ids in success_ids.items():
             moved = self._sms_move_forward(sms_ids, state, False, to_delete=True)
-            moved._sms_get_trackers()._action_update_from_sms_state(state)
+            moved._sms_update_traces(state)
         for failure_type, sms_ids in failure_ids.items():
             moved = self._sms_move_forward(sms_ids, "error", failure_type)
-            moved._sms_get_trackers()._action_update_from_sms_state(
-                "error", failure_type=failure_type
-            )
+            moved._sms_update_traces("error", failure_type)
         for provider_error, sms_ids in provider_error_ids.items():
             moved = self._sms_move_forward(sms_ids, "error", "unknown")
             moved._sms_get_trackers()._action_update_from_provider_error(provider_error)
+
+    def _sms_update_traces(self, sms_state, failure_type=False):
+        """The traces of these mailing SMS follow their new state, in one query.
+
+        What the trackers would do for them (``sms.tracker._action_update_from_sms_state``),
+        without searching the trackers by uuid and reading them and their traces first: the
+        trackers of mailing SMS carry no notification, only their trace, which also holds
+        the SMS id.
+        """
+        return (
+            self.env["mailing.trace"]
+            .sudo()
+            ._sms_update_status_of_sms(
+                self.ids, sms_trace_status(sms_state, failure_type), failure_type
+            )
+        )
 
     def _sms_get_trackers(self):
         """The trackers of these SMS in one search (``sms_tracker_id`` computes them one by

@@ -11,6 +11,14 @@ SMS_STATE_TO_TRACE_STATUS = {
 }
 
 
+def sms_trace_status(sms_state, failure_type=False):
+    """Trace status for an SMS state; a malformed number is a bounce (SPEC G3)."""
+    status = SMS_STATE_TO_TRACE_STATUS[sms_state]
+    if status == "error" and failure_type == "sms_number_format":
+        return "bounce"
+    return status
+
+
 class SmsTracker(models.Model):
     """Provider answers and delivery reports also update the mailing traces (SPEC G3, C3)."""
 
@@ -22,10 +30,9 @@ class SmsTracker(models.Model):
         super()._action_update_from_sms_state(
             sms_state, failure_type=failure_type, failure_reason=failure_reason
         )
-        status = SMS_STATE_TO_TRACE_STATUS[sms_state]
-        if status == "error" and failure_type == "sms_number_format":
-            status = "bounce"  # SPEC G3: a malformed number is a bounce
-        self._sms_update_traces(status, failure_type, failure_reason)
+        self._sms_update_traces(
+            sms_trace_status(sms_state, failure_type), failure_type, failure_reason
+        )
 
     def _action_update_from_provider_error(self, provider_error):
         error_status, failure_type, failure_reason = super()._action_update_from_provider_error(

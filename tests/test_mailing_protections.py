@@ -395,7 +395,8 @@ class TestSmsPacing(ProtectionsCommon):
                 pacing_a = api.Environment(cr_a, self.env.uid, {})["mailing.sms.pacing"]
                 pacing_b = api.Environment(cr_b, self.env.uid, {})["mailing.sms.pacing"]
                 cr_b.execute("SELECT 1")  # B's snapshot is taken before A commits
-                self.assertEqual(pacing_a._sms_take(3, 5, now), (3, None))
+                grant_a = pacing_a._sms_take(3, 5, now)
+                self.assertEqual(grant_a[:2], (3, None))
                 cr_a.commit()  # pylint: disable=invalid-commit
                 with (
                     mute_logger("odoo.sql_db"),
@@ -403,14 +404,35 @@ class TestSmsPacing(ProtectionsCommon):
                 ):
                     pacing_b._sms_take(4, 5, now)
                 cr_b.rollback()  # what the claim does: retry with a fresh snapshot
-                self.assertEqual(pacing_b._sms_take(4, 5, now + timedelta(seconds=1)), (2, None))
-                pacing_b._sms_give_back(1)  # one of them was not claimed after all
+                grant_b = pacing_b._sms_take(4, 5, now + timedelta(seconds=1))
+                self.assertEqual(grant_b[:2], (2, None))
+                pacing_b._sms_give_back(grant_b.token, 1)  # one was not claimed after all
                 cr_b.commit()  # pylint: disable=invalid-commit
-                self.assertEqual(pacing_a._sms_take(9, 5, now + timedelta(seconds=2)), (1, None))
-                granted, next_at = pacing_a._sms_take(9, 5, now + timedelta(seconds=3))
-                self.assertEqual((granted, next_at), (0, now + timedelta(seconds=61)))
+                grant_a2 = pacing_a._sms_take(9, 5, now + timedelta(seconds=2))
+                self.assertEqual(grant_a2[:2], (1, None))
+                self.assertEqual(
+                    pacing_a._sms_take(9, 5, now + timedelta(seconds=3))[:2],
+                    (0, now + timedelta(seconds=61)),
+                )
                 # a minute after the first grants, only the last one (1 SMS) still counts
-                self.assertEqual(pacing_a._sms_take(9, 5, now + timedelta(seconds=61))[0], 4)
+                self.assertEqual(pacing_a._sms_take(9, 5, now + timedelta(seconds=61)).count, 4)
+                cr_a.rollback()
+                # sub-second times: a grant at .990 still counts at the next minute's .005
+                late = now + timedelta(minutes=5, milliseconds=990)
+                self.assertEqual(pacing_a._sms_take(5, 5, late).count, 5)
+                self.assertEqual(
+                    pacing_a._sms_take(5, 5, late + timedelta(seconds=59, milliseconds=15)).count,
+                    0,
+                )
+                # the provider answered 10 s after the claim: the minute counts from then
+                token = pacing_a._sms_take(5, 5, now + timedelta(minutes=20)).token
+                pacing_a._sms_restamp(token, now + timedelta(minutes=20, seconds=10))
+                self.assertEqual(
+                    pacing_a._sms_take(5, 5, now + timedelta(minutes=21, seconds=5)).count, 0
+                )
+                self.assertEqual(
+                    pacing_a._sms_take(5, 5, now + timedelta(minutes=21, seconds=11)).count, 5
+                )
                 cr_a.rollback()
         finally:
             with db_connect(dbname).cursor() as cleanup_cr:
