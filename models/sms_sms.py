@@ -650,43 +650,60 @@ class SmsSms(models.Model):
 
     def _sms_cancel_stale_mailing_sms(self):
         """Cancel the mailing SMS of ``self`` that must no longer go out (RELIABILITY rows 10,
-        14: number blacklisted, recipient opted out or deleted since queued); returns them."""
-        self.fetch(["mailing_id", "state", "number"])  # not the bodies
-        mailing_sms = self.filtered(lambda sms: sms.mailing_id and sms.state == "outgoing")
-        if not mailing_sms:
+        14: number blacklisted, recipient opted out or deleted since queued); returns them.
+
+        Runs on every claimed batch: plain rows from two indexed queries, one query per
+        recipient model for existence and one for opt-outs, no record of the batch loaded.
+        """
+        if not self:
             return self.browse()
-        traces = (
-            self.env["mailing.trace"]
-            .sudo()
-            .search_fetch(
-                [("sms_id_int", "in", mailing_sms.ids), ("trace_type", "=", "sms")],
-                ["sms_id_int", "mass_mailing_id", "model", "res_id"],
+        self.flush_recordset(["mailing_id", "state", "number"])
+        self.env["mailing.trace"].flush_model(["sms_id_int", "trace_type", "model", "res_id"])
+        self.env.cr.execute(
+            SQL(
+                """SELECT id, number, mailing_id FROM sms_sms
+                    WHERE id = ANY(%s) AND state = 'outgoing' AND mailing_id IS NOT NULL""",
+                self.ids,
             )
         )
-        blacklisted = mailing_sms.mailing_id[:1]._sms_get_blacklisted_numbers(
-            set(mailing_sms.filtered("number").mapped("number"))
+        sms_rows = self.env.cr.fetchall()
+        if not sms_rows:
+            return self.browse()
+        self.env.cr.execute(
+            SQL(
+                """SELECT sms_id_int, model, res_id FROM mailing_trace
+                    WHERE sms_id_int = ANY(%s) AND trace_type = 'sms'""",
+                [row[0] for row in sms_rows],
+            )
+        )
+        recipient_by_sms_id = {
+            sms_id: (model, res_id) for sms_id, model, res_id in self.env.cr.fetchall()
+        }
+        mailing_by_sms_id = {sms_id: mailing_id for sms_id, _number, mailing_id in sms_rows}
+        res_ids_by_key = {}  # (mailing id, model): recipient ids
+        for sms_id, (model, res_id) in recipient_by_sms_id.items():
+            res_ids_by_key.setdefault((mailing_by_sms_id[sms_id], model), []).append(res_id)
+        gone, opted_out = set(), set()  # (mailing id, model, res_id)
+        for (mailing_id, model), res_ids in res_ids_by_key.items():
+            existing = self._sms_existing_ids(model, res_ids)
+            gone.update((mailing_id, model, res_id) for res_id in set(res_ids) - existing)
+            mailing = self.env["mailing.mailing"].sudo().browse(mailing_id)
+            opt_out_ids = mailing.with_context(
+                mailing_sms_opt_out_res_ids=res_ids
+            )._sms_get_opt_out_ids()
+            opted_out.update((mailing_id, model, res_id) for res_id in opt_out_ids)
+        blacklisted = self.env["mailing.mailing"]._sms_get_blacklisted_numbers(
+            {number for _sms_id, number, _mailing_id in sms_rows if number}
         )
         failure_by_sms_id = {}
-        for (mailing, model), mailing_traces in traces.grouped(
-            lambda t: (t.mass_mailing_id, t.model)
-        ).items():
-            existing_ids = set(
-                self.env[model].sudo().browse(mailing_traces.mapped("res_id")).exists().ids
-            )
-            opt_out_ids = (
-                mailing.with_context(
-                    mailing_sms_opt_out_res_ids=mailing_traces.mapped("res_id")
-                )._sms_get_opt_out_ids()
-                if mailing
-                else set()
-            )
-            for trace in mailing_traces:
-                if trace.res_id not in existing_ids:
-                    failure_by_sms_id[trace.sms_id_int] = "unknown"
-                elif trace.res_id in opt_out_ids:
-                    failure_by_sms_id[trace.sms_id_int] = "sms_optout"
-        for sms in mailing_sms.filtered(lambda s: s.number in blacklisted):
-            failure_by_sms_id.setdefault(sms.id, "sms_blacklist")
+        for sms_id, number, mailing_id in sms_rows:
+            model, res_id = recipient_by_sms_id.get(sms_id, (None, None))
+            if (mailing_id, model, res_id) in gone:
+                failure_by_sms_id[sms_id] = "unknown"
+            elif (mailing_id, model, res_id) in opted_out:
+                failure_by_sms_id[sms_id] = "sms_optout"
+            elif number in blacklisted:
+                failure_by_sms_id[sms_id] = "sms_blacklist"
         canceled = self.browse()
         for failure_type, sms_ids in _group_ids(failure_by_sms_id).items():
             to_cancel = self.browse(sms_ids)
@@ -694,18 +711,31 @@ class SmsSms(models.Model):
             canceled |= to_cancel
         return canceled
 
+    def _sms_existing_ids(self, model_name, res_ids):
+        """The ``res_ids`` of ``model_name`` that still exist (all of them for a model that
+        is gone or has no table: nothing to compare with)."""
+        model = self.env.get(model_name)
+        if model is None or model._abstract or not model._auto:
+            return set(res_ids)
+        model.flush_model()
+        self.env.cr.execute(
+            SQL("SELECT id FROM %s WHERE id = ANY(%s)", SQL.identifier(model._table), res_ids)
+        )
+        return {row[0] for row in self.env.cr.fetchall()}
+
     def _sms_hold_quiet_hours(self, now):
         """Hold the SMS of ``self`` due in their recipient's quiet hours until these end
         (issue 9); returns them. Holding is not an attempt: the claim's count is undone."""
+        self.fetch(["mailing_id", "number"])  # not the bodies
+        windows = {mailing: mailing._sms_get_quiet_window() for mailing in self.mailing_id}
+        if not any(windows.values()):
+            return self.browse()
         until_by_id = {}
-        for mailing, mailing_sms in self.grouped("mailing_id").items():
-            window = mailing and mailing._sms_get_quiet_window()
-            if not window:
-                continue
-            for sms in mailing_sms:
-                until = quiet_until(now, number_timezone(sms.number), *window)
-                if until:
-                    until_by_id[sms.id] = until
+        for sms in self:
+            window = windows.get(sms.mailing_id)
+            until = window and quiet_until(now, number_timezone(sms.number), *window)
+            if until:
+                until_by_id[sms.id] = until
         if not until_by_id:
             return self.browse()
         self.flush_model()
