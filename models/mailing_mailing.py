@@ -556,11 +556,8 @@ class MailingMailing(models.Model):
     def _sms_estimate(self):
         """{recipients, parts, unicode}: what the next send will cost (issue 9)."""
         self.ensure_one()
-        try:
-            recipients, sample_ids = self._sms_count_remaining_recipients()
-        except Exception:  # noqa: BLE001 - a domain being edited: nothing to estimate yet
-            _logger.debug("SMS mailing %s: cannot count recipients", self.id, exc_info=True)
-            recipients, sample_ids = 0, []
+        query = self._sms_try_remaining_recipients_query()
+        recipients, sample_ids = self._sms_count_remaining_recipients(query) if query else (0, [])
         return {"recipients": recipients, **self._sms_estimate_texts(sample_ids)}
 
     def _sms_estimate_texts(self, sample_ids):
@@ -582,21 +579,25 @@ class MailingMailing(models.Model):
             unicode = unicode or not sms_is_gsm7(text)
         return {"parts": parts, "unicode": unicode}
 
+    def _sms_try_remaining_recipients_query(self):
+        """``_sms_remaining_recipients_query``, or None while the recipients cannot be read
+        (a domain being edited): the estimate then counts the text as written."""
+        try:
+            return self._sms_remaining_recipients_query()
+        except Exception:  # noqa: BLE001 - any error of a domain: nothing to estimate yet
+            _logger.debug("SMS mailing %s: recipients not readable", self.id, exc_info=True)
+            return None
+
     def _sms_sample_recipients(self, query=None):
         """The first few recipients not traced yet, whose text the estimate writes."""
-        try:
-            query = query or self._sms_remaining_recipients_query()
-            self.env.cr.execute(
-                SQL("%s ORDER BY recipient.id LIMIT %s", query, SMS_ESTIMATE_SAMPLE)
-            )
-        except Exception:  # noqa: BLE001 - no sample: the text counts as written
-            _logger.debug("SMS mailing %s: no sample of recipients", self.id, exc_info=True)
+        query = query or self._sms_try_remaining_recipients_query()
+        if not query:
             return []
+        self.env.cr.execute(SQL("%s ORDER BY recipient.id LIMIT %s", query, SMS_ESTIMATE_SAMPLE))
         return [row[0] for row in self.env.cr.fetchall()]
 
-    def _sms_count_remaining_recipients(self):
+    def _sms_count_remaining_recipients(self, query):
         """(recipients not traced yet, the first few of them), without reading every id."""
-        query = self._sms_remaining_recipients_query()
         self.env.cr.execute(SQL("SELECT COUNT(*) FROM (%s) AS remaining", query))
         count = self.env.cr.fetchone()[0]
         sample_ids = self._sms_sample_recipients(query)

@@ -314,52 +314,52 @@ class SmsSms(models.Model):
         """
         per_minute = self._sms_get_pacing_rate()
         pacing = self.env["mailing.sms.pacing"].sudo()
+
+        def claim():
+            if auto_commit:
+                # a fresh snapshot: the claim sees the claims other workers committed
+                self.env.cr.commit()  # pylint: disable=invalid-commit
+            now = fields.Datetime.now()
+            wanted, grant = limit, None
+            if per_minute:
+                grant = pacing._sms_take(limit, per_minute)
+                if not grant.count:
+                    return Claim(self.browse(), 0, grant.paced_until)
+                wanted = grant.count
+            claimed = self._sms_claim_rows(wanted, ids, now)
+            to_send = claimed
+            if claimed:
+                to_send -= claimed._sms_cancel_stale_mailing_sms()
+                to_send -= to_send._sms_hold_quiet_hours(now)
+            if grant:
+                pacing._sms_give_back(grant.token, wanted - len(to_send))
+            return Claim(to_send, len(claimed), None, grant and to_send and grant.token)
+
+        return self._sms_in_transaction(claim, auto_commit)
+
+    @api.model
+    def _sms_in_transaction(self, work, auto_commit):
+        """``work()`` then commit (with ``auto_commit``); a serialization failure against
+        another worker rolls back and runs it again, up to ``CLAIM_RETRIES`` times."""
         for attempt in range(1, CLAIM_RETRIES + 1):
             try:
-                if auto_commit:
-                    # a fresh snapshot: the claim sees the claims other workers committed
-                    self.env.cr.commit()  # pylint: disable=invalid-commit
-                now = fields.Datetime.now()
-                wanted, grant = limit, None
-                if per_minute:
-                    grant = pacing._sms_take(limit, per_minute)
-                    if not grant.count:
-                        if auto_commit:
-                            self.env.cr.commit()  # pylint: disable=invalid-commit
-                        return Claim(self.browse(), 0, grant.paced_until)
-                    wanted = grant.count
-                claimed = self._sms_claim_rows(wanted, ids, now)
-                to_send = claimed
-                if claimed:
-                    to_send -= claimed._sms_cancel_stale_mailing_sms()
-                    to_send -= to_send._sms_hold_quiet_hours(now)
-                if grant:
-                    pacing._sms_give_back(grant.token, wanted - len(to_send))
+                result = work()
                 if auto_commit:
                     self.env.cr.commit()  # pylint: disable=invalid-commit
-                return Claim(to_send, len(claimed), None, grant and to_send and grant.token)
+                return result
             except psycopg2.extensions.TransactionRollbackError:
                 if not auto_commit or attempt == CLAIM_RETRIES:
                     raise
                 self.env.cr.rollback()
                 self.env.invalidate_all()
-        return Claim(self.browse())
+        return None
 
     @api.model
     def _sms_restamp_pacing(self, token, auto_commit=True):
         """The provider answered: the pacing grant of the batch counts from now."""
-        if not token:
-            return
-        for attempt in range(1, CLAIM_RETRIES + 1):
-            try:
-                self.env["mailing.sms.pacing"].sudo()._sms_restamp(token)
-                if auto_commit:
-                    self.env.cr.commit()  # pylint: disable=invalid-commit
-                return
-            except psycopg2.extensions.TransactionRollbackError:
-                if not auto_commit or attempt == CLAIM_RETRIES:
-                    raise
-                self.env.cr.rollback()
+        if token:
+            pacing = self.env["mailing.sms.pacing"].sudo()
+            self._sms_in_transaction(lambda: pacing._sms_restamp(token), auto_commit)
 
     @api.model
     def _sms_get_pacing_rate(self):
@@ -498,19 +498,13 @@ class SmsSms(models.Model):
         elif unanswered:
             _logger.warning("SMS batch: the provider did not answer for %s SMS", len(unanswered))
         reason = self._sms_unknown_reason(error, status)
-        for attempt in range(1, CLAIM_RETRIES + 1):
-            try:
-                self._sms_apply_answers(answers)
-                if unanswered:
-                    self.browse(unanswered)._sms_postpone(throttled, retry_after, reason)
-                if auto_commit:
-                    self.env.cr.commit()  # pylint: disable=invalid-commit
-                break
-            except psycopg2.extensions.TransactionRollbackError:
-                if not auto_commit or attempt == CLAIM_RETRIES:
-                    raise
-                self.env.cr.rollback()
-                self.env.invalidate_all()
+
+        def write():
+            self._sms_apply_answers(answers)
+            if unanswered:
+                self.browse(unanswered)._sms_postpone(throttled, retry_after, reason)
+
+        self._sms_in_transaction(write, auto_commit)
         failure_types = {
             self.IAP_TO_SMS_FAILURE_TYPE.get(state)
             for state in answers.values()

@@ -17,6 +17,17 @@ function openSmsApp() {
     ];
 }
 
+function createSmsMailing() {
+    return [
+        ...openSmsApp(),
+        {
+            content: "Create an SMS mailing",
+            trigger: ".o_control_panel .o-kanban-button-new",
+            run: "click",
+        },
+    ];
+}
+
 function openMenu(parentXmlid, menuXmlid) {
     return [
         {
@@ -36,12 +47,7 @@ function openMenu(parentXmlid, menuXmlid) {
 tours.add("mass_mailing_sms_create_and_send", {
     url: "/odoo",
     steps: () => [
-        ...openSmsApp(),
-        {
-            content: "Create an SMS mailing",
-            trigger: ".o_control_panel .o-kanban-button-new",
-            run: "click",
-        },
+        ...createSmsMailing(),
         {
             content: "The form is the SMS one: SMS Content tab, no email body",
             trigger: ".o_mass_sms_form .o_notebook a[name='sms_body']",
@@ -300,12 +306,7 @@ tours.add("mass_mailing_sms_insufficient_credits_mailing", {
 tours.add("mass_mailing_sms_estimate", {
     url: "/odoo",
     steps: () => [
-        ...openSmsApp(),
-        {
-            content: "Create an SMS mailing",
-            trigger: ".o_control_panel .o-kanban-button-new",
-            run: "click",
-        },
+        ...createSmsMailing(),
         {
             trigger: "div[name='sms_subject'] input",
             run: "edit Tour Estimate",
