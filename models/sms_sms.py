@@ -285,8 +285,11 @@ class SmsSms(models.Model):
             if unknown_in_a_row >= MAX_UNKNOWN_IN_A_ROW:
                 stop = "unreachable"
                 break
-        # once per run, not per answer: whether a mailing still waits reads its traces
-        mailings.exists()._sms_update_mailing_state()
+        # once per run, not per answer: whether a mailing still waits reads its traces (two
+        # workers finishing one mailing may both write it: retried like the claims)
+        sms_sudo._sms_in_transaction(
+            lambda: mailings.exists()._sms_update_mailing_state(), auto_commit
+        )
         ready, next_at = sms_sudo._sms_count_waiting(ids=ids)
         if stop:
             _logger.info("SMS queue: %s SMS handled, run stopped (%s)", done, stop)
