@@ -515,7 +515,7 @@ class MailingMailing(models.Model):
                 not_ready |= mailing
         sms_mailings -= not_ready
         if sms_mailings:
-            sms_mailings.action_send_sms(res_ids=res_ids)
+            sms_mailings._sms_send(res_ids=res_ids)  # checked just above
         if other_mailings:
             return super(MailingMailing, other_mailings)._action_send_mail(res_ids=res_ids)
         return True
@@ -713,9 +713,13 @@ class MailingMailing(models.Model):
 
         :param list res_ids: recipients to send to; default: those not yet traced.
         """
+        self._sms_check_ready_to_send()
+        return self._sms_send(res_ids=res_ids)
+
+    def _sms_send(self, res_ids=None):
+        """``action_send_sms`` once the mailings are known to be ready to send."""
         auto_commit = not getattr(threading.current_thread(), "testing", False)
         for mailing in self:
-            mailing._sms_check_ready_to_send()
             context_user = mailing.user_id or mailing.write_uid or self.env.user
             mailing = mailing.with_context(
                 **self.env["res.users"].with_user(context_user).context_get()

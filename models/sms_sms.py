@@ -336,7 +336,7 @@ class SmsSms(models.Model):
                 to_send -= to_send._sms_hold_quiet_hours(now)
             if grant:
                 pacing._sms_give_back(grant.token, wanted - len(to_send))
-            return Claim(to_send, len(claimed), None, grant and to_send and grant.token)
+            return Claim(to_send, len(claimed), None, grant.token if grant and to_send else None)
 
         return self._sms_in_transaction(claim, auto_commit)
 

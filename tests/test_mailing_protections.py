@@ -261,24 +261,24 @@ class TestSmsFrequencyCap(ProtectionsCommon):
             name="Second", subject="Second", mailing_domain=[("id", "in", self.partners.ids)]
         ).with_env(self.env)
 
-    def test_cap_off_by_default(self):
-        first = self.mailing.with_env(self.env)
+    def _send_first_then_second(self, first_count):
+        """The first mailing goes out to the first ``first_count`` partners, then the
+        second mailing is built for all of them; returns the second mailing."""
         with self.mockSMSGateway():
-            first.action_send_sms(res_ids=self.partners[:2].ids)
+            self.mailing.with_env(self.env).action_send_sms(res_ids=self.partners[:first_count].ids)
             self._run_queue()
             second = self._second_mailing()
             second.action_send_sms()
+        return second
+
+    def test_cap_off_by_default(self):
+        second = self._send_first_then_second(2)
         statuses = {s for s, _f in self._status_by_number(second).values()}
         self.assertEqual(statuses, {"outgoing"})
 
     def test_cap_across_two_mailings(self):
         self._set_params(sms_frequency_cap="True", sms_frequency_cap_count=1)
-        first = self.mailing.with_env(self.env)
-        with self.mockSMSGateway():
-            first.action_send_sms(res_ids=self.partners[:2].ids)
-            self._run_queue()
-            second = self._second_mailing()
-            second.action_send_sms()
+        second = self._send_first_then_second(2)
         status = self._status_by_number(second)
         self.assertEqual(status["+32470100001"], ("cancel", "sms_frequency_cap"))
         self.assertEqual(status["+32470100002"], ("cancel", "sms_frequency_cap"))
