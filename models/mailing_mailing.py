@@ -10,7 +10,7 @@ import phonenumbers
 from odoo import api, fields, models
 from odoo.exceptions import UserError
 from odoo.osv import expression
-from odoo.tools import SQL, float_round, split_every, str2bool
+from odoo.tools import SQL, split_every, str2bool
 
 from ..tools.quiet_hours import format_window
 from .res_config_settings import (
@@ -355,39 +355,6 @@ class MailingMailing(models.Model):
         for mailing in self:
             mailing.sms_frequency_capped_count = counts.get(mailing._origin, 0)
 
-    def _compute_statistics(self):
-        """SMS have no opened/replied (SPEC G3); received = handed to the provider."""
-        super()._compute_statistics()
-        sms_mailings = self.filtered(lambda m: m.mailing_type == "sms")
-        if not sms_mailings:
-            return
-        groups = (
-            self.env["mailing.trace"]
-            .sudo()
-            ._read_group(
-                [("mass_mailing_id", "in", sms_mailings.ids)],
-                ["mass_mailing_id", "trace_status"],
-                ["__count"],
-            )
-        )
-        counts = {}
-        for mailing, status, count in groups:
-            counts.setdefault(mailing, {})[status] = count
-        for mailing in sms_mailings:
-            line = counts.get(mailing, {})
-            received = line.get("pending", 0) + line.get("sent", 0)
-            total = (mailing.expected - mailing.canceled) or 1
-            mailing.update(
-                {
-                    "delivered": received,
-                    "received_ratio": float_round(100.0 * received / total, precision_digits=2),
-                    "opened": 0,
-                    "replied": 0,
-                    "opened_ratio": 0,
-                    "replied_ratio": 0,
-                }
-            )
-
     # ------------------------------------------------------------
     # CRUD
     # ------------------------------------------------------------
@@ -489,6 +456,10 @@ class MailingMailing(models.Model):
                 (self.env.ref("mass_mailing_sms.mailing_trace_view_form_sms").id, "form"),
             ]
         return action
+
+    def action_view_traces_delivered(self):
+        """The SMS a delivery report (or a click) confirmed: Odoo's "Delivered" (SPEC C3)."""
+        return self._action_view_traces_filtered("sms_delivered")
 
     def action_buy_sms_credits(self):
         url = self.env["iap.account"].sudo().get_credits_url(service_name="sms")
@@ -1353,7 +1324,7 @@ class MailingMailing(models.Model):
             ),
             "kpi_col1": {
                 "value": f"{self.received_ratio}%",
-                "col_subtitle": self.env._("RECEIVED (%(count)i)", count=self.delivered),
+                "col_subtitle": self.env._("DELIVERED (%(count)i)", count=self.delivered),
             },
             "kpi_col2": {
                 "value": f"{self.clicks_ratio}%",

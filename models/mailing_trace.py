@@ -20,15 +20,17 @@ SMS_CODE_BYTE_LIMIT = 256 - 256 % len(SMS_CODE_ALPHABET)  # 248: 4 x 62
 # Forward-only statuses of SMS traces (COMPAT): a new status is ignored when the trace
 # already is in one of these. Delivered ("sent") and bounced are final; an error can still
 # become pending/delivered (a provider's late report tells what really happened) or go back
-# to outgoing when the marketer retries it.
+# to outgoing when the marketer retries it. A click on a short link marks the trace "open"
+# as in Odoo (it proves the SMS arrived, so it counts as delivered): no report moves it back.
+_CLICKED = {"open", "reply"}
 SMS_STATUS_IGNORED_WHEN = {
-    "outgoing": {"outgoing", "process", "pending", "sent", "bounce", "cancel"},
-    "process": {"process", "pending", "sent", "bounce"},
-    "pending": {"pending", "sent", "bounce"},
-    "sent": {"sent"},
-    "bounce": {"bounce", "sent"},
-    "error": {"error", "sent", "bounce"},
-    "cancel": {"cancel", "process", "pending", "sent", "bounce"},
+    "outgoing": {"outgoing", "process", "pending", "sent", "bounce", "cancel"} | _CLICKED,
+    "process": {"process", "pending", "sent", "bounce"} | _CLICKED,
+    "pending": {"pending", "sent", "bounce"} | _CLICKED,
+    "sent": {"sent"} | _CLICKED,
+    "bounce": {"bounce", "sent"} | _CLICKED,
+    "error": {"error", "sent", "bounce"} | _CLICKED,
+    "cancel": {"cancel", "process", "pending", "sent", "bounce"} | _CLICKED,
 }
 TRACE_FILLFACTOR = 50  # see init()
 # what a status update writes, to drop from the cache after it
@@ -154,12 +156,6 @@ class MailingTrace(models.Model):
                         break
         return "".join(code)
 
-    def set_opened(self, domain=None):
-        """SMS have no "opened" status (SPEC G3): a click on an SMS link only counts a click."""
-        traces = self + (self.search(domain) if domain else self.browse())
-        super(MailingTrace, traces.filtered(lambda t: t.trace_type != "sms")).set_opened()
-        return traces
-
     def _sms_update_status(self, status, failure_type=False, failure_reason=False):
         """Move SMS traces to ``status``, never backwards (COMPAT: forward-only statuses).
 
@@ -253,7 +249,7 @@ class MailingTrace(models.Model):
 
 SMS_OPT_OUT_UNDO_HOURS = 24  # how long the result page offers to take an opt-out back
 SMS_CODE_MAX_LENGTH = 64  # longer input is not a code: answered like any unknown one
-SMS_CLICKABLE_STATUSES = ("process", "pending", "sent")  # SMS that reached the provider
+SMS_CLICKABLE_STATUSES = ("process", "pending", "sent", "open", "reply")  # reached the provider
 SMS_MASK_CHAR = "\u2022"
 
 

@@ -87,7 +87,15 @@ class TestMailingSmsLinks(MassSMSCommon):
         self.assertTrue(response.headers["Location"].startswith("https://www.example.com/sale"))
         self.assertTrue(trace.links_click_datetime)
         self.assertEqual(mailing.clicked, 1)
-        self.assertEqual(trace.trace_status, "pending", "a click is not an open for SMS")
+        self.assertEqual(trace.trace_status, "open", "a click proves the SMS was delivered")
+        clicks = self.env["link.tracker.click"].search_count([("mailing_trace_id", "=", trace.id)])
+        self.assertEqual(clicks, 1)
+        self.url_open(match.group(0), allow_redirects=False)
+        self.assertEqual(
+            self.env["link.tracker.click"].search_count([("mailing_trace_id", "=", trace.id)]),
+            clicks + 1,
+            "a click on an already clicked SMS still counts",
+        )
 
         # a forged SMS id (another mailing's, or made up) redirects but counts nothing
         other = self._create_sms_mailing(
@@ -115,7 +123,7 @@ class TestMailingSmsLinks(MassSMSCommon):
         self.gateway_sms_click(mailing, self.partners[2], use_sent_sms=False)
         mailing.invalidate_recordset()
         self.assertEqual(mailing.clicked, 2)
-        self.assertEqual(mailing.opened, 0)
+        self.assertEqual(mailing.delivered, 2, "a click proves the SMS was delivered")
         trackers = self.env["link.tracker"].search(
             [("mass_mailing_id", "=", mailing.id), ("url", "=", "https://www.example.com/sale")]
         )

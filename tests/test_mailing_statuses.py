@@ -39,7 +39,7 @@ class TestMailingSmsStatuses(MassSMSCommon):
 
     @users("user_marketing")
     def test_provider_accepts(self):
-        """Handed over and accepted: pending ("received"), the mailing is done."""
+        """Handed over and accepted: sent and pending (not yet delivered), the mailing is done."""
         traces = self._send()
         self.assertSMSTraces(
             [
@@ -56,8 +56,10 @@ class TestMailingSmsStatuses(MassSMSCommon):
         )
         self.assertEqual(self.mailing.state, "done")
         self.assertTrue(all(traces.mapped("sent_datetime")))
-        self.assertEqual(self.mailing.delivered, 5, "received = handed to the provider")
-        self.assertEqual(self.mailing.received_ratio, 100)
+        self.assertEqual(self.mailing.sent, 5, "sent = handed to the provider")
+        self.assertEqual(self.mailing.pending, 5)
+        self.assertEqual(self.mailing.delivered, 0, "delivered = confirmed by a delivery report")
+        self.assertEqual(self.mailing.received_ratio, 0)
         self.assertTrue(self.mailing.kpi_mail_required)
 
     @users("user_marketing")
@@ -169,31 +171,39 @@ class TestMailingSmsStatuses(MassSMSCommon):
     @users("user_marketing")
     @mute_logger("odoo.addons.mail.models.mail_mail")
     def test_statistics_and_kpi_mail(self):
-        """G3: received, clicked, bounced; no opened or replied for SMS; the 24h mail."""
+        """G3/C3: Sent = handed to the provider, Delivered = confirmed by a delivery report or
+        a click (it proves the SMS arrived); the 24h mail reports Delivered."""
         mailing = self.mailing.with_env(self.env)
         mailing.body_plaintext = "Sale on https://www.example.com/sale"
         self._send()
         self.gateway_sms_delivered(mailing, self.partners[:2])
         self.gateway_sms_click(mailing, self.partners[0])
-        self.gateway_sms_click(mailing, self.partners[1])
+        self.gateway_sms_click(mailing, self.partners[2])
         self.gateway_sms_bounce(mailing, self.partners[4])
+        traces = self._find_sms_traces(mailing, self.partners)
+        self.assertEqual(
+            traces.mapped("trace_status"), ["open", "sent", "open", "pending", "bounce"]
+        )
+        # a late or contradictory report does not undo a click
+        self.gateway_sms_bounce(mailing, self.partners[0])
+        self.gateway_sms_delivered(mailing, self.partners[2])
+        self.assertEqual(traces[0].trace_status, "open")
+        self.assertEqual(traces[2].trace_status, "open")
         mailing.invalidate_recordset()
         self.assertEqual(mailing.expected, 5)
-        self.assertEqual(mailing.delivered, 4, "received: pending or delivered")
-        self.assertEqual(mailing.received_ratio, 80)
+        self.assertEqual(mailing.sent, 5, "sent: handed to the provider")
+        self.assertEqual(mailing.pending, 1, "still waiting for its report")
+        self.assertEqual(mailing.delivered, 3, "delivered: confirmed by a report or a click")
+        self.assertEqual(mailing.received_ratio, 60)
         self.assertEqual(mailing.clicked, 2)
         self.assertEqual(mailing.clicks_ratio, 50)
         self.assertEqual(mailing.bounced, 1)
         self.assertEqual(mailing.bounced_ratio, 20)
-        self.assertEqual((mailing.opened, mailing.replied), (0, 0))
-        self.assertEqual((mailing.opened_ratio, mailing.replied_ratio), (0, 0))
-        traces = self._find_sms_traces(mailing, self.partners)
-        self.assertNotIn("open", traces.mapped("trace_status"), "a click is not an open")
 
         kpi = mailing._prepare_statistics_email_values()["kpi_data"][0]
         self.assertEqual(kpi["kpi_name"], "sms")
-        self.assertEqual(kpi["kpi_col1"]["value"], "80.0%")
-        self.assertIn("RECEIVED (4)", kpi["kpi_col1"]["col_subtitle"])
+        self.assertEqual(kpi["kpi_col1"]["value"], "60.0%")
+        self.assertIn("DELIVERED (3)", kpi["kpi_col1"]["col_subtitle"])
         self.assertEqual(kpi["kpi_col2"]["value"], "50.0%")
         self.assertIn("CLICKED (2)", kpi["kpi_col2"]["col_subtitle"])
         self.assertEqual(kpi["kpi_col3"]["value"], "20.0%")
@@ -205,4 +215,4 @@ class TestMailingSmsStatuses(MassSMSCommon):
         self.assertIn("SMS Text Message", mails.subject)
         body = html.fromstring(mails.body_html)
         kpi_values = body.xpath('//table[@data-field="sms"]//*[hasclass("kpi_value")]/text()')
-        self.assertEqual([value.strip() for value in kpi_values], ["80.0%", "50.0%", "20.0%"])
+        self.assertEqual([value.strip() for value in kpi_values], ["60.0%", "50.0%", "20.0%"])

@@ -3,6 +3,7 @@ import ast
 
 from lxml import etree
 
+from odoo import fields
 from odoo.tests import TransactionCase, tagged
 from odoo.tools.safe_eval import safe_eval
 
@@ -82,6 +83,7 @@ class TestViewsMailing(TransactionCase):
             "//page[@name='mail_body']",
             "//button[@name='action_view_opened']",
             "//button[@name='action_view_replied']",
+            "//button[@name='action_view_delivered']",
         ):
             self.assertFalse(self._is_visible(self._one(arch, xpath), values), xpath)
         page = self._one(arch, "//page[@name='sms_body']")
@@ -140,6 +142,22 @@ class TestViewsMailing(TransactionCase):
         self.assertEqual(sent_button.get("icon"), "fa-comment-o")
         self.assertEqual(sent_button.xpath("./field")[0].get("string"), "SMS Sent")
         self.assertTrue(self._is_visible(sent_button, values))
+        delivered_button = self._one(arch, "//button[hasclass('o_mass_sms_delivered_button')]")
+        delivered_field = delivered_button.xpath("./field")[0]
+        self.assertEqual(
+            (delivered_field.get("name"), delivered_field.get("string")), ("delivered", "Delivered")
+        )
+        self.assertTrue(self._is_visible(delivered_button, values))
+        self.assertFalse(
+            self._is_visible(self._one(arch, "//button[@name='action_view_delivered']"), values)
+        )
+        # C3: SMS waiting for their delivery report are said so, not counted as delivered
+        pending_line = self._one(arch, "//div[hasclass('o_mass_sms_pending')]")
+        values["pending"] = 0
+        self.assertFalse(self._is_visible(pending_line, values))
+        values["pending"] = 3
+        self.assertTrue(self._is_visible(pending_line, values))
+        self.assertIn("wait for its delivery report", pending_line.xpath("./span")[0].text)
         banner = self._one(arch, "//div[hasclass('o_mass_sms_insufficient_credit')]")
         self.assertFalse(self._is_visible(banner, values))
         values["sms_has_insufficient_credit"] = True
@@ -156,6 +174,40 @@ class TestViewsMailing(TransactionCase):
         self.assertEqual(self._one(arch, "//field[@name='sms_number']").get("string"), "Mobile")
         self.assertFalse(arch.xpath("//field[@name='email']"))
         self.assertFalse(arch.xpath("//field[@name='open_datetime']"))
+
+    def test_sms_delivered_lists_confirmed_only(self):
+        """C3: "Delivered" lists the SMS a delivery report (or a click) confirmed, not those
+        only handed to the provider nor the bounced ones."""
+        partners = self.env["res.partner"].sudo().create([{"name": f"R{i}"} for i in range(4)])
+        traces = (
+            self.env["mailing.trace"]
+            .sudo()
+            .create(
+                [
+                    {
+                        "trace_type": "sms",
+                        "mass_mailing_id": self.mailing_sms.id,
+                        "model": "res.partner",
+                        "res_id": partners[index].id,
+                        "sms_number": f"+3247000000{index}",
+                        "trace_status": status,
+                        "sent_datetime": fields.Datetime.now(),
+                    }
+                    for index, status in enumerate(("pending", "sent", "open", "bounce"))
+                ]
+            )
+        )
+        action = self.mailing_sms.action_view_traces_delivered()
+        self.assertEqual(action["views"][0][1], "list")
+        self.assertTrue(action["context"].get("search_default_filter_sms_delivered"))
+        search_arch = self._arch("mass_mailing.mailing_trace_view_search")
+        domain = ast.literal_eval(
+            self._one(search_arch, "//filter[@name='filter_sms_delivered']").get("domain")
+        )
+        found = self.env["mailing.trace"].search(domain + [("id", "in", traces.ids)])
+        self.assertEqual(found, traces[1:3].with_env(self.env))
+        self.mailing_sms.invalidate_recordset()
+        self.assertEqual((self.mailing_sms.sent, self.mailing_sms.delivered), (4, 2))
 
     def test_test_dialog(self):
         """A3."""
