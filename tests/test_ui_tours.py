@@ -125,3 +125,14 @@ class TestUiTours(MockSMS):
         self.assertEqual(mailing.state, "draft")
         self.assertEqual((mailing.sms_estimate_recipients, mailing.sms_estimate_parts), (3, 2))
         self.assertFalse(self._sms, "cancelling the confirmation sends nothing")
+
+    def test_reporting_measures(self):
+        """R1: in SMS Reporting, neither the graph nor the pivot offers Opened or Replied."""
+        mailing = self._create_credit_mailing()
+        mailing.subject = "Tour Reporting"
+        with self.mockSMSGateway():
+            mailing.action_send_sms()
+        self.assertEqual(mailing.sent, 2)
+        self.start_tour(
+            "/odoo", "mass_mailing_sms_reporting_measures", login=self.user_marketing.login
+        )

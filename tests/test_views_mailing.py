@@ -237,8 +237,6 @@ class TestViewsMailing(TransactionCase):
             "mass_mailing_sms.mailing_mailing_view_tree_sms",
             "mass_mailing_sms.mailing_mailing_view_kanban_sms",
             "mass_mailing_sms.mailing_trace_report_view_tree_sms",
-            "mass_mailing_sms.mailing_trace_report_view_pivot_sms",
-            "mass_mailing_sms.mailing_trace_report_view_graph_sms",
         ):
             arch = self._arch(xmlid)
             for fname in ("opened", "replied", "opened_ratio", "replied_ratio"):
@@ -249,6 +247,61 @@ class TestViewsMailing(TransactionCase):
         self.assertFalse(sms_list.xpath(".//field[@name='replied_ratio']"))
         report_action = self.env.ref("mass_mailing_sms.mailing_trace_report_action_sms").sudo()
         self.assertEqual(ast.literal_eval(report_action.domain), [("mailing_type", "=", "sms")])
+
+    def _report_views(self):
+        """The graph and pivot views of SMS Reporting as the web client loads them."""
+        action = self.env.ref("mass_mailing_sms.mailing_trace_report_action_sms").sudo()
+        views = [(view.view_id.id, view.view_mode) for view in action.view_ids]
+        # the search view brings every field of the model, as in the web client
+        views.append((action.search_view_id.id, "search"))
+        result = self.env["mailing.trace.report"].get_views(views)
+        fields_info = result["models"]["mailing.trace.report"]["fields"]
+        return {
+            view_type: etree.fromstring(result["views"][view_type]["arch"])
+            for view_type in ("graph", "pivot")
+        }, fields_info
+
+    def _offered_measures(self, arch, fields_info):
+        """What the Measures menu lists (web's computeReportMeasures): every aggregated
+        numeric field that the view does not mark invisible, plus Count."""
+        hidden = {
+            node.get("name")
+            for node in arch.xpath("//field")
+            if node.get("invisible") in ("1", "True")
+        }
+        return {"__count"} | {
+            name
+            for name, field in fields_info.items()
+            if name != "id"
+            and name not in hidden
+            and field["type"] in ("integer", "float", "monetary")
+            and field.get("aggregator")
+        }
+
+    def test_reporting_measures_without_opened_replied(self):
+        """R1: SMS Reporting's graph and pivot offer no Opened/Replied measure (the web client
+        lists every numeric field the view does not hide), but Sent, Delivered, Clicked."""
+        archs, fields_info = self._report_views()
+        self.assertTrue({"opened", "replied"} <= set(fields_info), "the model has them")
+        for view_type, arch in archs.items():
+            measures = self._offered_measures(arch, fields_info)
+            self.assertFalse(measures & {"opened", "replied"}, view_type)
+            self.assertTrue({"sent", "delivered", "clicked", "bounced"} <= measures, view_type)
+        # issue 25.2: the graph groups by mailing only, not by numbers read as series
+        graph = archs["graph"]
+        group_bys = [
+            node.get("name")
+            for node in graph.xpath("//field")
+            if node.get("type") != "measure" and node.get("invisible") not in ("1", "True")
+        ]
+        self.assertEqual(group_bys, ["name"])
+        self.assertEqual(graph.xpath("//field[@type='measure']/@name"), ["sent"])
+        email_graph = self._arch("mass_mailing.mailing_trace_report_view_graph")
+        self.assertIn(
+            "opened",
+            self._offered_measures(email_graph, fields_info),
+            "the email report keeps Opened",
+        )
 
     def test_lists_and_contacts_phone_centric(self):
         """G4, L2: from the SMS app, phone data in, email data out."""

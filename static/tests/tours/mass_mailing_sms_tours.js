@@ -357,3 +357,56 @@ tours.add("mass_mailing_sms_estimate", {
         },
     ],
 });
+
+// R1, issue 25.2: SMS Reporting offers no Opened/Replied measure, in the graph and the pivot
+function measuresWithoutOpenedReplied(viewName) {
+    return [
+        {
+            content: `Open the Measures menu of the ${viewName}`,
+            trigger: ".o_action_manager button:contains('Measures')",
+            run: "click",
+        },
+        {
+            content: "Sent, Delivered and Clicked are offered",
+            trigger:
+                ".o-dropdown--menu:has(.o_menu_item:contains('Sent')):has(.o_menu_item:contains('Delivered')):has(.o_menu_item:contains('Clicked'))",
+        },
+        {
+            content: "Opened and Replied are not",
+            trigger:
+                ".o-dropdown--menu:has(.o_menu_item:contains('Bounced')):not(:has(.o_menu_item:contains('Opened'))):not(:has(.o_menu_item:contains('Replied')))",
+        },
+        {
+            content: "Close the Measures menu",
+            trigger: ".o_action_manager button:contains('Measures')",
+            run: "click",
+        },
+    ];
+}
+
+tours.add("mass_mailing_sms_reporting_measures", {
+    url: "/odoo",
+    steps: () => [
+        ...openSmsApp(),
+        {
+            content: "Open SMS Reporting",
+            trigger: '.o_main_navbar [data-menu-xmlid="mass_mailing_sms.mass_mailing_sms_menu_reporting"]',
+            run: "click",
+        },
+        {
+            content: "It opens on the graph of SMS sent per mailing",
+            trigger: ".o_graph_view .o_graph_renderer canvas",
+        },
+        ...measuresWithoutOpenedReplied("graph"),
+        {
+            content: "Switch to the pivot",
+            trigger: ".o_switch_view.o_pivot",
+            run: "click",
+        },
+        {
+            content: "The pivot shows the mailing",
+            trigger: ".o_pivot_view .o_pivot th:contains('Tour Reporting')",
+        },
+        ...measuresWithoutOpenedReplied("pivot"),
+    ],
+});
