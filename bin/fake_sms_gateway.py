@@ -20,15 +20,21 @@ drops the connection before answering), ``throttle:N`` (every Nth call answers H
 ``Retry-After: 1``), ``slow:MS`` (every call waits MS milliseconds after accepting, so that a
 sender can be killed while a batch is in flight).
 
+``flaky:P`` makes P percent of calls fail, drawn at random (``--seed``) among those faults:
+500 before or after accepting, a hang past the timeout after accepting, a reset, and a burst
+of 429 answers (that call and the next two).
+
 ``GET /stats`` returns the counters as JSON, ``GET /numbers`` each delivered number with the
-number of uuids it was delivered under; the stats are printed to stdout on SIGTERM. For the
-pacing check ("at most N SMS per minute"), the stats also give the most SMS received for the
-first time (replays aside) within any 60 seconds, and the count per 60 seconds from the first.
+number of uuids it was delivered under, ``GET /answers`` the answer given to each uuid; the
+stats are printed to stdout on SIGTERM. For the pacing check ("at most N SMS per minute"),
+the stats also give the most SMS received for the first time (replays aside) within any 60
+seconds, and the count per 60 seconds from the first.
 Usage: python fake_sms_gateway.py --port 0 [--port-file FILE] [--fault KIND:N ...]
 """
 
 import argparse
 import json
+import random
 import signal
 import socket
 import sys
@@ -38,6 +44,8 @@ from collections import Counter
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 WINDOW = 60  # seconds: the pacing setting's "per minute" holds for any 60 seconds
+FLAKY_FAULTS = ("error500-before", "error500-after", "hang", "reset", "throttle")
+FLAKY_THROTTLE_BURST = 3  # a flaky 429 comes with the next calls' as well
 
 
 def max_in_window(times, window=WINDOW):
@@ -58,7 +66,7 @@ def per_window(times, window=WINDOW):
 
 
 class GatewayState:
-    def __init__(self, faults, hang_seconds=20):
+    def __init__(self, faults, hang_seconds=20, seed=17):
         self.lock = threading.Lock()
         self.calls = 0
         self.answers = {}  # uuid -> first answer given (idempotency key)
@@ -66,6 +74,7 @@ class GatewayState:
         self.numbers = Counter()  # number -> distinct uuids delivered to it
         self.results = Counter()  # state -> count
         self.replays = 0  # uuids received again, answered without a second delivery
+        self.faults_injected = Counter()  # fault kind -> calls it hit
         self.first_times = []  # time.monotonic() of each SMS answered for the first time
         self.faults = {}
         for fault in faults or ():
@@ -73,6 +82,23 @@ class GatewayState:
             if kind:
                 self.faults[kind] = int(value or 0)
         self.hang_seconds = hang_seconds
+        self.random = random.Random(seed)
+        self.throttled_calls = 0  # calls left in a burst of 429 answers (flaky)
+
+    def draw_fault(self, call, faults):
+        """The fault of this call, if any (call with the lock held)."""
+        if self.throttled_calls:
+            self.throttled_calls -= 1
+            return "throttle"
+        for kind in ("error500-before", "throttle", "reset", "error500-after", "hang"):
+            if faults.get(kind) and call % faults[kind] == 0:
+                return kind
+        if faults.get("flaky") and self.random.random() * 100 < faults["flaky"]:
+            kind = self.random.choice(FLAKY_FAULTS)
+            if kind == "throttle":
+                self.throttled_calls = FLAKY_THROTTLE_BURST - 1
+            return kind
+        return None
 
     def stats(self):
         with self.lock:
@@ -86,6 +112,7 @@ class GatewayState:
                 "duplicate_numbers": sum(1 for count in self.numbers.values() if count > 1),
                 "doubled": sum(1 for count in self.numbers.values() if count > 1),
                 "results": dict(self.results),
+                "faults": dict(self.faults_injected),
                 "first_time": len(self.first_times),
                 "max_in_window": max_in_window(sorted(self.first_times)),
                 "per_window": per_window(sorted(self.first_times)),
@@ -143,6 +170,9 @@ def make_handler(state):
             elif self.path == "/numbers":
                 with state.lock:
                     self._reply(200, dict(state.numbers))
+            elif self.path == "/answers":
+                with state.lock:
+                    self._reply(200, dict(state.answers))
             elif self.path == "/credit/restore":
                 with state.lock:
                     state.faults.pop("credit", None)
@@ -160,14 +190,14 @@ def make_handler(state):
                 state.calls += 1
                 call = state.calls
                 faults = dict(state.faults)
+                fault = state.draw_fault(call, faults)
+                if fault:
+                    state.faults_injected[fault] += 1
 
-            def every(kind):
-                return bool(faults.get(kind)) and call % faults[kind] == 0
-
-            if every("error500-before"):
+            if fault == "error500-before":
                 self._reply(500, {"error": "injected failure before accepting"})
                 return
-            if every("throttle"):
+            if fault == "throttle":
                 body = b'{"error": "too many requests"}'
                 self.send_response(429)
                 self.send_header("Retry-After", "1")
@@ -175,7 +205,7 @@ def make_handler(state):
                 self.end_headers()
                 self.wfile.write(body)
                 return
-            if every("reset"):
+            if fault == "reset":
                 self.connection.setsockopt(
                     socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00"
                 )
@@ -184,10 +214,10 @@ def make_handler(state):
             results = state.answer(request.get("params", {}).get("messages", []))
             if faults.get("slow"):
                 time.sleep(faults["slow"] / 1000)
-            if every("error500-after"):
+            if fault == "error500-after":
                 self._reply(500, {"error": "injected failure after accepting"})
                 return
-            if every("hang"):
+            if fault == "hang":
                 time.sleep(state.hang_seconds)
             try:
                 self._reply(200, {"jsonrpc": "2.0", "id": request.get("id"), "result": results})
@@ -205,9 +235,10 @@ def main():
         "--fault", action="append", default=[], help="KIND:N, see the module docstring"
     )
     parser.add_argument("--hang-seconds", type=float, default=20)
+    parser.add_argument("--seed", type=int, default=17, help="of the flaky faults")
     args = parser.parse_args()
 
-    state = GatewayState(args.fault, hang_seconds=args.hang_seconds)
+    state = GatewayState(args.fault, hang_seconds=args.hang_seconds, seed=args.seed)
     server = ThreadingHTTPServer(("127.0.0.1", args.port), make_handler(state))
     server.daemon_threads = True
     if args.port_file:

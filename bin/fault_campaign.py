@@ -6,7 +6,9 @@
 
 Environment: FAULT_MODE (setup, pacing-on, pacing-off, build, send, retry, check), FAULT_N
 (recipients), FAULT_GATEWAY (fake gateway URL), FAULT_LIST_ID, FAULT_MAILING_ID, FAULT_NAME,
-FAULT_TIMEOUT (seconds a send loop may take), FAULT_PACING (SMS per minute, for pacing-on),
+FAULT_TIMEOUT (seconds a send loop may take), FAULT_MAX_ATTEMPTS (unknown outcomes before an
+SMS ends in error, 10 unless set), FAULT_BATCH (SMS per provider call, 500 unless set),
+FAULT_PACING (SMS per minute, for pacing-on),
 FAULT_SEND_SECONDS (how long the send took, for the pacing check).
 
 - setup: settings of the SMS queue and a mailing list of N contacts with realistic bad data
@@ -19,7 +21,9 @@ FAULT_SEND_SECONDS (how long the send took, for the pacing check).
   FAULT_TIMEOUT seconds with SMS still queued;
 - retry: the marketer's "Retry" on the mailing;
 - check: prints ``FAULT_RESULT {json}``: lost, doubled, wrongly sent numbers (from the
-  gateway), the final state of every recipient, recipients without exactly one final trace;
+  gateway), the final state of every recipient, recipients without exactly one final trace,
+  traces shown failed (or still queued) although the provider accepted their SMS and traces
+  shown sent although it did not;
   with pacing on, the most SMS the gateway received in any 60 seconds, against the limit.
 """
 
@@ -71,7 +75,12 @@ def pacing_off():
 
 
 def build():
-    env["ir.config_parameter"].sudo().set_param("sms.endpoint", GATEWAY)
+    params = env["ir.config_parameter"].sudo()
+    params.set_param("sms.endpoint", GATEWAY)
+    params.set_param(
+        "mass_mailing_sms.sms_max_attempts", os.environ.get("FAULT_MAX_ATTEMPTS", "10")
+    )
+    params.set_param("sms.session.batch.size", os.environ.get("FAULT_BATCH", "500"))
     mailing_list = env["mailing.list"].browse(int(os.environ["FAULT_LIST_ID"]))
     name = os.environ.get("FAULT_NAME", "fault")
     mailing = env["mailing.mailing"].create(
@@ -163,6 +172,21 @@ def check():
         (mailing_id,),
     )
     untraced, traced_twice = cr.fetchone()
+    # what each trace shows against what the provider did with its SMS (its uuid)
+    answers = gateway("/answers")
+    cr.execute(
+        """SELECT trace.trace_status, tracker.sms_uuid FROM mailing_trace trace
+             LEFT JOIN sms_tracker tracker ON tracker.mailing_trace_id = trace.id
+            WHERE trace.mass_mailing_id = %s""",
+        (mailing_id,),
+    )
+    failed_but_delivered = shown_sent_not_accepted = 0
+    for status, sms_uuid in cr.fetchall():
+        accepted = answers.get(sms_uuid) == "success"
+        if accepted and status in ("error", "bounce", "cancel", "outgoing"):
+            failed_but_delivered += 1
+        elif not accepted and status in ("pending", "sent", "open", "reply"):
+            shown_sent_not_accepted += 1
     unfinished = sum(count for state, count in states.items() if state.split("/")[0] not in FINAL)
     delivered = gateway("/numbers")
     stats = gateway("/stats")
@@ -181,7 +205,10 @@ def check():
         "untraced": untraced,
         "traced_twice": traced_twice,
         "unfinished": unfinished,
+        "failed_but_delivered": failed_but_delivered,
+        "sent_not_accepted": shown_sent_not_accepted,
         "gave_up": gave_up,
+        "faults": stats.get("faults", {}),
         "states": states,
     }
     per_minute = env["sms.sms"].sudo()._sms_get_pacing_rate()

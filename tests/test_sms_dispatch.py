@@ -276,6 +276,37 @@ class TestSmsDispatch(MassSMSCommon):
         self.assertEqual(set(sms.mapped("state")), {"pending"})
 
     @mute_logger("odoo.addons.mass_mailing_sms.models.sms_sms")
+    def test_given_up_then_confirmed_by_the_provider(self):
+        """Issue 17.3: an SMS given up after unknown outcomes that the provider did send is
+        shown delivered once a delivery report says so, and the marketer's Retry does not
+        send it again; the other one goes again under its id and is answered."""
+        sms = self._queue_mailing()[:2]
+        self.env["ir.config_parameter"].sudo().set_param("mass_mailing_sms.sms_max_attempts", 2)
+        for _attempt in range(2):
+            self._expire_leases(sms)
+            with self.mock_gateway(sim_error="jsonrpc_exception"):
+                self.env["sms.sms"]._process_queue(ids=sms.ids)
+        traces = self._traces().filtered(lambda t: t.sms_id_int in sms.ids).sorted("sms_id_int")
+        self.assertEqual(traces.mapped("trace_status"), ["error", "error"])
+        # what Odoo's /sms/status route does with a delivery report of the first SMS
+        traces[0].sms_tracker_ids._action_update_from_sms_state("sent")
+        self.assertEqual(traces.mapped("trace_status"), ["sent", "error"])
+        self.assertFalse(traces[0].failure_type)
+        self.assertFalse(traces[0].failure_reason, "no leftover 'gave up' reason")
+        self.mailing.invalidate_recordset()
+        self.assertEqual((self.mailing.delivered, self.mailing.failed), (1, 1))
+        self.mailing.action_retry_failed()
+        self.calls.clear()
+        with self.mock_gateway():
+            self.env["sms.sms"]._process_queue(ids=sms.ids)
+        self.assertEqual(self.calls, [[sms[1].uuid]], "only the unconfirmed one goes again")
+        self.assertEqual(traces.mapped("trace_status"), ["sent", "pending"])
+        self.mailing.invalidate_recordset()
+        self.assertEqual(
+            (self.mailing.delivered, self.mailing.pending, self.mailing.failed), (1, 1, 0)
+        )
+
+    @mute_logger("odoo.addons.mass_mailing_sms.models.sms_sms")
     def test_throttled_backs_off_without_counting_attempts(self):
         sms = self._queue_mailing()
         with (
