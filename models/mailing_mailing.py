@@ -90,7 +90,10 @@ def sms_is_gsm7(text):
 
 def sms_parts_count(text):
     """Number of SMS parts ``text`` takes: GSM-7 (160 alone, 153 a part beyond) as long as
-    every character is in GSM-7, else Unicode (70 alone, 67 a part beyond)."""
+    every character is in GSM-7, else Unicode (70 alone, 67 a part beyond); none for an
+    empty text (the counter of the form says the same)."""
+    if not text:
+        return 0
     if sms_is_gsm7(text):
         length = sum(2 if char in GSM7_EXTENSION else 1 for char in text)
         single, multi = 160, 153
@@ -533,8 +536,11 @@ class MailingMailing(models.Model):
 
     def _sms_estimate_texts(self, sample_ids):
         """{parts, unicode} of the text written for ``sample_ids`` (as written without)."""
-        placeholders = self.get_sms_link_replacements_placeholders()
         template = self.body_plaintext or ""
+        if not template.strip():
+            # nothing written yet: no part, whatever the opt-out line (Send refuses it)
+            return {"parts": 0, "unicode": False}
+        placeholders = self.get_sms_link_replacements_placeholders()
         texts = [template]
         if sample_ids and PLACEHOLDER_PATTERN.search(template):
             try:

@@ -7,6 +7,7 @@ from unittest.mock import patch
 import psycopg2
 
 from odoo import api, fields
+from odoo.exceptions import UserError
 from odoo.sql_db import db_connect
 from odoo.tests import RecordCapturer, freeze_time, tagged
 from odoo.tools import SQL, mute_logger
@@ -108,6 +109,17 @@ class TestSmsEstimate(ProtectionsCommon):
         mailing.sms_allow_unsubscribe = True
         self.assertEqual(mailing.sms_estimate_parts, 2, "the opt-out line is counted")
 
+    def test_estimate_of_an_empty_text_is_no_part(self):
+        """Issue 25.4: as the form's counter says, an empty text is 0 parts, opt-out line or
+        not (Send refuses it)."""
+        mailing = self.mailing.with_env(self.env)
+        for allow_unsubscribe in (False, True):
+            mailing.write({"body_plaintext": " \n", "sms_allow_unsubscribe": allow_unsubscribe})
+            self.assertEqual((mailing.sms_estimate_recipients, mailing.sms_estimate_parts), (4, 0))
+            self.assertEqual(mailing.sms_estimate_total_parts, 0)
+        with self.assertRaisesRegex(UserError, "has no text to send"):
+            mailing.action_sms_confirm_send()
+
     def test_estimate_leaves_out_recipients_already_sent_to(self):
         mailing = self.mailing.with_env(self.env)
         with self.mockSMSGateway():
@@ -140,7 +152,7 @@ class TestSmsEstimate(ProtectionsCommon):
             .with_user(self.user_marketing)
             .create({"mailing_id": mailing.id, "numbers": "+32470999999"})
         )
-        self.assertEqual((test.sms_estimate_parts, test.sms_estimate_encoding), (1, "gsm7"))
+        self.assertEqual((test.sms_parts, test.sms_encoding), (1, "gsm7"))
 
     def test_schedule_dialog_shows_the_estimate(self):
         action = self.mailing.with_user(self.user_marketing).action_schedule()

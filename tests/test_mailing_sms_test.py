@@ -1,10 +1,12 @@
 # Part of mass_mailing_sms. See LICENSE file for full copyright and licensing details.
 from unittest.mock import patch
 
+from odoo import fields
 from odoo.exceptions import UserError
 from odoo.tests import tagged, users
 from odoo.tools import mute_logger
 
+from odoo.addons.mass_mailing_sms.models.mailing_mailing import sms_parts_count
 from odoo.addons.mass_mailing_sms.tests.common import MassSMSCommon
 from odoo.addons.sms.tools.sms_api import SmsApi
 
@@ -66,6 +68,28 @@ class TestMailingSmsTestWizard(MassSMSCommon):
         self.assertIn("successfully sent to +32470414141", log)
         self.assertIn("successfully sent to +32470424242", log)
         self.assertIn("not a number", log)
+
+    @users("user_marketing")
+    def test_parts_of_the_sample_whatever_the_state(self):
+        """Issue 25.1: the dialog counts the text it sends (placeholders filled for the
+        sample recipient, links short, opt-out line), also once the mailing is sent."""
+        self.partner.name = "Sample Customer with a rather long name " * 2
+        mailing = self.mailing.with_env(self.env)
+        mailing.body_plaintext = (
+            "Hello {{ object.name }}, " + "x" * 40 + " https://www.example.com/new"
+        )
+        wizard = self._new_wizard(numbers="+32470414141")
+        self.assertEqual((wizard.sms_parts, wizard.sms_encoding), (2, "gsm7"))
+        with self.mockSMSGateway():
+            wizard.action_send_sms()
+        self.assertEqual(sms_parts_count(self._sms[0]["body"]), 2, "what was sent")
+        mailing.write({"state": "done", "sent_date": fields.Datetime.now()})
+        self.assertEqual(mailing.sms_estimate_parts, 0, "nothing left to send")
+        wizard = self._new_wizard(numbers="+32470414141")
+        self.assertEqual(wizard.sms_parts, 2)
+        mailing.body_plaintext = "Hello \U0001f338"
+        wizard = self._new_wizard(numbers="+32470414141")
+        self.assertEqual((wizard.sms_parts, wizard.sms_encoding), (1, "unicode"))
 
     @users("user_marketing")
     def test_send_sample_refused(self):

@@ -174,6 +174,27 @@ class TestSmsOptOut(SMSCase, MockLinkTracker):
         self.assertFalse(self._is_blacklisted("+32470123456"))
         self.assertFalse(trace.sms_opt_out_datetime)
 
+    def test_demo_recipients_can_open_their_page(self):
+        """Issue 25.3: the sent SMS of the demo mailing "Summer sale" have their opt-out page;
+        Aurélie's has a known code, and a browser can opt out there and undo it."""
+        mailing = self.env.ref("mass_mailing_sms.mailing_sms_0")
+        sent = mailing.mailing_trace_ids.filtered(lambda t: t.trace_status == "sent")
+        self.assertEqual(len(sent), 4)
+        for trace in sent:
+            response = self._open(f"/sms/{mailing.id}/{trace.sms_code}")
+            self.assertEqual(response.status_code, 200, trace.sms_number)
+        bounced = mailing.mailing_trace_ids - sent
+        self.assertEqual(self._open(f"/sms/{mailing.id}/{bounced.sms_code}").status_code, 404)
+        aurelie = self.env.ref("mass_mailing_sms.mailing_contact_0_0")
+        self.start_tour(f"/sms/{mailing.id}/DemoSummer", "mass_mailing_sms_demo_optout")
+        self.env.invalidate_all()
+        self.assertFalse(aurelie.subscription_ids.filtered("opt_out"), "undone")
+        self.assertFalse(sent.filtered(lambda t: t.sms_code == "DemoSummer").sms_opt_out_datetime)
+        self.assertTrue(
+            aurelie.message_ids.filtered(lambda m: "SMS Subscribers" in (m.body or "")),
+            "the opt-out was noted on her contact",
+        )
+
     def test_masked_number(self):
         trace = self.env["mailing.trace"].new({"trace_type": "sms", "sms_number": "+32470123456"})
         self.assertEqual(trace._sms_masked_number(), "+32 4•• •• •• 56")

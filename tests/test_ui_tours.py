@@ -136,3 +136,35 @@ class TestUiTours(MockSMS):
         self.start_tour(
             "/odoo", "mass_mailing_sms_reporting_measures", login=self.user_marketing.login
         )
+
+    def test_empty_text_counts_no_part(self):
+        """Issue 25.4: the counter and the estimate agree that an empty text is 0 SMS parts,
+        with or without the opt-out line; Send refuses it."""
+        with self.mockSMSGateway():
+            self.start_tour("/odoo", "mass_mailing_sms_empty_text", login=self.user_marketing.login)
+        self.assertFalse(
+            self.env["mailing.mailing"].search([("subject", "=", "Tour Empty Text")]),
+            "an SMS mailing without text is not saved",
+        )
+        self.assertFalse(self._sms)
+
+    def test_test_dialog_of_a_sent_mailing(self):
+        """Issue 25.1: the Test dialog of a sent mailing counts the parts of the text it will
+        send, not the estimate of what is left to send (0 once sent)."""
+        for contact in self.contacts:  # whichever the sample is, its text takes 2 parts
+            contact.name = f"{contact.name} with a name long enough to need a second part"
+        mailing = self._create_credit_mailing()
+        mailing.write(
+            {
+                "subject": "Tour Sent Sample",
+                "body_plaintext": "Dear {{ object.name }}, " + "our spring sale starts now " * 3,
+                "sms_allow_unsubscribe": True,
+            }
+        )
+        with self.mockSMSGateway():
+            mailing.action_send_sms()
+        self.assertEqual(mailing.state, "done")
+        self.assertEqual(mailing.sms_estimate_parts, 0)
+        self.start_tour(
+            "/odoo", "mass_mailing_sms_test_sent_mailing", login=self.user_marketing.login
+        )

@@ -13,6 +13,7 @@ from odoo.addons.sms.tools.sms_api import SmsApi
 _logger = logging.getLogger(__name__)
 
 NUMBER_IN_LINE = re.compile(r"\+?\(?\d[\d\s().\-/]{4,}\d")
+SAMPLE_OPT_OUT_CODE = "TestSample"  # 10 characters like a real code; opens no page
 
 
 class MailingSmsTest(models.TransientModel):
@@ -28,8 +29,24 @@ class MailingSmsTest(models.TransientModel):
         help="One recipient a line: a number, or a name, a comma and a number.",
     )
     mailing_id = fields.Many2one("mailing.mailing", required=True, ondelete="cascade")
-    sms_estimate_parts = fields.Integer(related="mailing_id.sms_estimate_parts")
-    sms_estimate_encoding = fields.Selection(related="mailing_id.sms_estimate_encoding")
+    # what the sample will cost, whatever the mailing's state (the estimate of a sent
+    # mailing is 0: nothing is left to send)
+    sms_parts = fields.Integer("SMS Parts", compute="_compute_sms_parts")
+    sms_encoding = fields.Selection(
+        [("gsm7", "GSM-7"), ("unicode", "Unicode")], "Encoding", compute="_compute_sms_parts"
+    )
+
+    @api.depends("mailing_id.body_plaintext", "mailing_id.sms_allow_unsubscribe")
+    def _compute_sms_parts(self):
+        """Parts of the text as the sample goes out: placeholders filled for the sample
+        recipient, links at their short length, the opt-out line included."""
+        for wizard in self:
+            counted = {"parts": 0, "unicode": False}
+            if wizard.mailing_id.mailing_model_real:
+                sample = wizard._get_sample_record()
+                counted = wizard.mailing_id._sms_estimate_texts(sample.ids)
+            wizard.sms_parts = counted["parts"]
+            wizard.sms_encoding = "unicode" if counted["unicode"] else "gsm7"
 
     @api.model
     def _default_numbers(self):
@@ -48,12 +65,17 @@ class MailingSmsTest(models.TransientModel):
             numbers.append((line, found[-1].strip() if found else False))
         return numbers
 
+    def _get_sample_record(self):
+        """The recipient the sample is written for: the mailing's first, else any record."""
+        mailing = self.mailing_id
+        model = self.env[mailing.mailing_model_real]
+        return model.search(mailing._parse_mailing_domain(), limit=1) or model.search([], limit=1)
+
     def _render_body(self):
         """The mailing's text as one real recipient would get it; a broken template raises."""
         mailing = self.mailing_id
         body = mailing._sms_shorten_template_links(mailing.body_plaintext or "")
-        model = self.env[mailing.mailing_model_real]
-        record = model.search(mailing._parse_mailing_domain(), limit=1) or model.search([], limit=1)
+        record = self._get_sample_record()
         if record:
             try:
                 body = mailing._sms_render_template(body, record.ids)[record.id]
@@ -63,7 +85,8 @@ class MailingSmsTest(models.TransientModel):
                 ) from error
             body = mailing._sms_shorten_text_links(body)
         if mailing.sms_allow_unsubscribe:
-            body = mailing._sms_add_unsubscribe_line(body, "test")
+            # as long as a real code, so that the sample has the length of a real SMS
+            body = mailing._sms_add_unsubscribe_line(body, SAMPLE_OPT_OUT_CODE)
         return body
 
     def action_send_sms(self):

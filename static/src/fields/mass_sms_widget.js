@@ -88,7 +88,7 @@ export class MassSmsWidget extends SmsWidget {
         if (this.value.match(URL_PATTERN)) {
             notes.push(_t("links counted at their shortened length"));
         }
-        if (this.hasOptOut) {
+        if (this.hasOptOut && this.value.trim()) {
             notes.push(_t("opt-out link included"));
         }
         return notes.length ? ` (${notes.join(", ")})` : "";
@@ -103,6 +103,9 @@ export class MassSmsWidget extends SmsWidget {
     }
 
     _getValueForSmsCounts(value) {
+        if (!value.trim()) {
+            return ""; // nothing written yet: 0 characters, 0 SMS, as the estimate says
+        }
         const shortLink = this.baseUrl + SHORT_LINK_SUFFIX;
         let content = value.replace(URL_PATTERN, () => shortLink);
         if (this.hasOptOut) {

@@ -77,6 +77,11 @@ tours.add("mass_mailing_sms_create_and_send", {
                 ".o_mass_sms_counter:contains('links counted at their shortened length'):contains('fits in 1 SMS (GSM7)')",
         },
         {
+            content: "Leave the text: the estimate is computed again",
+            trigger: "div[name='sms_subject'] input",
+            run: "click",
+        },
+        {
             content: "The estimate before sending: 2 recipients x 1 part = 2 parts",
             trigger:
                 ".o_mass_sms_estimate:has(.o_mass_sms_estimate_recipients:contains('2')):has(.o_mass_sms_estimate_parts:contains('1')):has(.o_mass_sms_estimate_total:contains('2'))",
@@ -408,5 +413,156 @@ tours.add("mass_mailing_sms_reporting_measures", {
             trigger: ".o_pivot_view .o_pivot th:contains('Tour Reporting')",
         },
         ...measuresWithoutOpenedReplied("pivot"),
+    ],
+});
+
+// issue 25.4: an empty text is 0 parts for the counter and the estimate alike
+function emptyTextCountsNothing(content) {
+    return [
+        {
+            content: `${content}: the counter says 0 characters, 0 SMS`,
+            trigger: ".o_mass_sms_counter .o_sms_count:contains('0 characters, fits in 0 SMS')",
+        },
+        {
+            content: `${content}: the estimate says 2 recipients x 0 parts = 0`,
+            trigger:
+                ".o_mass_sms_estimate:has(.o_mass_sms_estimate_recipients:contains('2')):has(.o_mass_sms_estimate_total:contains('0'))",
+        },
+    ];
+}
+
+tours.add("mass_mailing_sms_empty_text", {
+    url: "/odoo",
+    steps: () => [
+        ...createSmsMailing(),
+        {
+            trigger: "div[name='sms_subject'] input",
+            run: "edit Tour Empty Text",
+        },
+        {
+            trigger: "div[name='contact_list_ids'] input",
+            run: "edit Tour SMS List",
+        },
+        {
+            trigger: ".o-autocomplete--dropdown-item a:contains('Tour SMS List')",
+            run: "click",
+        },
+        ...emptyTextCountsNothing("No text yet"),
+        {
+            content: "Include the opt-out link",
+            trigger: "div[name='sms_allow_unsubscribe'] input:not(:checked)",
+            run: "click",
+        },
+        ...emptyTextCountsNothing("No text, opt-out link on"),
+        {
+            content: "Write a word",
+            trigger: "div[name='body_plaintext'] textarea",
+            run: "edit Hello",
+        },
+        {
+            content: "Leave the text: the estimate is computed again",
+            trigger: "div[name='sms_subject'] input",
+            run: "click",
+        },
+        {
+            content: "One part each, the opt-out line counted",
+            trigger:
+                ".o_mass_sms_counter .o_sms_count:contains('opt-out link included'):contains('fits in 1 SMS')",
+        },
+        {
+            trigger:
+                ".o_mass_sms_estimate:has(.o_mass_sms_estimate_parts:contains('1')):has(.o_mass_sms_estimate_total:contains('2'))",
+        },
+        {
+            content: "Erase it again",
+            trigger: "div[name='body_plaintext'] textarea",
+            run: "clear",
+        },
+        {
+            trigger: "div[name='sms_subject'] input",
+            run: "click",
+        },
+        ...emptyTextCountsNothing("Text erased"),
+        {
+            content: "Send refuses an empty text",
+            trigger: ".o_form_statusbar button.o_mass_sms_send_now",
+            run: "click",
+        },
+        {
+            content: "the text is required: nothing is saved or sent",
+            trigger: "div[name='body_plaintext'].o_field_invalid",
+        },
+        {
+            content: "Discard the mailing",
+            trigger: ".o_form_button_cancel",
+            run: "click",
+        },
+        {
+            content: "Nothing left unsaved",
+            trigger: "body:not(:has(.o_form_dirty))",
+        },
+    ],
+});
+
+// issue 25.1: the Test dialog of a sent mailing counts the text it will send
+tours.add("mass_mailing_sms_test_sent_mailing", {
+    url: "/odoo",
+    steps: () => [
+        ...openSmsApp(),
+        {
+            content: "Open the sent mailing",
+            trigger: ".o_kanban_record:contains('Tour Sent Sample')",
+            run: "click",
+        },
+        {
+            content: "It is sent",
+            trigger: ".o_statusbar_status .o_arrow_button_current:contains('Sent')",
+        },
+        {
+            content: "Test it",
+            trigger: ".o_form_statusbar button[name='action_test']",
+            run: "click",
+        },
+        {
+            content: "The dialog counts 2 parts: the name filled in, the opt-out line added",
+            trigger:
+                ".modal .o_mass_sms_test_parts:has(.o_mass_sms_test_parts_count:contains('2')):contains('GSM-7')",
+        },
+        {
+            content: "Close it",
+            trigger: ".modal .modal-footer button:contains('Discard')",
+            run: "click",
+        },
+        {
+            trigger: "body:not(:has(.modal))",
+        },
+    ],
+});
+
+// issue 25.3: a demo recipient's opt-out page, as on her phone: opt out, then undo
+tours.add("mass_mailing_sms_demo_optout", {
+    steps: () => [
+        {
+            content: "Aurélie's number, masked, and the list she is on",
+            trigger:
+                ".o_sms_optout:has(.o_sms_optout_number:contains('+32 4•• •• •• 56')):contains('SMS Subscribers')",
+        },
+        {
+            content: "Unsubscribe",
+            trigger: ".o_sms_optout_form button:contains('Unsubscribe me')",
+            run: "click",
+        },
+        {
+            content: "Done, with a way back",
+            trigger: ".o_sms_optout .alert-success:contains('You are unsubscribed from')",
+        },
+        {
+            trigger: ".o_sms_optout_undo button:contains('Undo')",
+            run: "click",
+        },
+        {
+            content: "Subscribed again",
+            trigger: ".o_sms_optout .alert-info:contains('your opt-out is cancelled')",
+        },
     ],
 });
