@@ -1,6 +1,10 @@
 # Part of mass_mailing_sms. See LICENSE file for full copyright and licensing details.
 from . import mailing_contact
 from . import mailing_list
+from . import mailing_sms_protections
+from . import mailing_sms_recipients
+from . import mailing_sms_texts
+from . import mailing_sms_campaign
 from . import mailing_mailing
 from . import mailing_sms_pacing
 from . import mailing_trace

@@ -6,7 +6,7 @@ import string
 from odoo import api, fields, models
 from odoo.tools import SQL, create_index, index_exists
 
-from .mailing_mailing import set_fillfactor
+from ..tools.table_storage import set_fillfactor
 
 _logger = logging.getLogger(__name__)
 

@@ -2,9 +2,12 @@
 from odoo import api, fields, models
 from odoo.exceptions import ValidationError
 
+from odoo.addons.sms.tools.sms_api import SmsApi
+
 
 class ResCompany(models.Model):
-    """Quiet hours of the company's SMS mailings (issue 9), in each recipient's local time."""
+    """The company's SMS provider, and the quiet hours of its SMS mailings (issue 9), in each
+    recipient's local time."""
 
     _inherit = "res.company"
 
@@ -24,3 +27,22 @@ class ResCompany(models.Model):
                     raise ValidationError(
                         self.env._("Quiet hours are times of day, from 00:00 to 23:59.")
                     )
+
+    def _get_sms_api_class(self):
+        """The class that talks to this company's SMS provider (Odoo 19's name, COMPAT).
+
+        Every provider class has Odoo's ``SmsApi`` interface, which is all the SMS queue and
+        the test dialog use:
+
+        - ``cls(env)``;
+        - ``_send_sms_batch(messages, delivery_reports_url=False)``: ``messages`` is
+          ``[{"content": text, "numbers": [{"uuid": sms uuid, "number": e164}]}]``; returns
+          ``[{"uuid": ..., "state": ...}]`` with Odoo's IAP states (``success``,
+          ``processing``, ``insufficient_credit``, ``wrong_number_format``...); raises
+          ``InsufficientCreditError`` when the whole call is refused, any other exception
+          when the outcome is unknown (the queue then retries under the same uuids);
+        - ``_get_sms_api_error_messages()``: ``{state: message for the marketer}``.
+
+        Odoo's IAP service is the only provider for now.
+        """
+        return SmsApi

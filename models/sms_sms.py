@@ -36,10 +36,10 @@ from odoo.tools import SQL, str2bool
 
 from odoo.addons.iap.tools.iap_tools import InsufficientCreditError
 from odoo.addons.sms.models.sms_sms import SmsSms as BaseSmsSms
-from odoo.addons.sms.tools.sms_api import SmsApi
 
 from ..tools.quiet_hours import number_timezone, quiet_until
-from .mailing_mailing import set_fillfactor, tag_short_links
+from ..tools.sms_text import tag_short_links
+from ..tools.table_storage import set_fillfactor
 from .res_config_settings import PARAM_PACING, PARAM_PACING_PER_MINUTE
 from .sms_tracker import sms_trace_status
 
@@ -451,7 +451,7 @@ class SmsSms(models.Model):
         delivery_reports_url = url_join(self[0].get_base_url(), "/sms/status")
         error = None
         try:
-            results = SmsApi(self.env)._send_sms_batch(
+            results = self._sms_get_api()._send_sms_batch(
                 messages, delivery_reports_url=delivery_reports_url
             )
         except InsufficientCreditError:
@@ -461,6 +461,11 @@ class SmsSms(models.Model):
             error = exception
             results = []
         return self._sms_write_results(results, error, auto_commit=auto_commit, by_uuid=by_uuid)
+
+    @api.model
+    def _sms_get_api(self):
+        """The provider to hand SMS to (``res.company._get_sms_api_class``)."""
+        return self.env.company._get_sms_api_class()(self.env)
 
     def _sms_read_for_provider(self):
         """(id, uuid, number, body) of these SMS in one query, in id order: what the provider

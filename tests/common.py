@@ -16,7 +16,7 @@ from werkzeug.urls import url_join
 from odoo.addons.link_tracker.tests.common import MockLinkTracker
 from odoo.addons.mail.tests.common import mail_new_test_user
 from odoo.addons.mass_mailing.tests.common import MassMailCommon
-from odoo.addons.mass_mailing_sms.models.mailing_mailing import MailingMailing
+from odoo.addons.mass_mailing_sms.models.mailing_sms_campaign import MailingSmsCampaign
 from odoo.addons.sms.tests.common import SMSCase, SMSCommon
 
 # short link of a mailing SMS: <base>/r/<code>/s/<sms id>
@@ -46,7 +46,7 @@ class MassSMSCase(SMSCase, MockLinkTracker):
         with (
             super().mockSMSGateway(*args, **kwargs),
             patch.object(
-                MailingMailing,
+                MailingSmsCampaign,
                 "_sms_notify_created",
                 autospec=True,
                 side_effect=_sms_notify_created,

@@ -6,8 +6,8 @@ from odoo.exceptions import UserError
 from odoo.tests import tagged, users
 from odoo.tools import mute_logger
 
-from odoo.addons.mass_mailing_sms.models.mailing_mailing import sms_parts_count
 from odoo.addons.mass_mailing_sms.tests.common import MassSMSCommon
+from odoo.addons.mass_mailing_sms.tools.sms_text import sms_parts_count
 from odoo.addons.sms.tools.sms_api import SmsApi
 
 

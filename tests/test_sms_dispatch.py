@@ -84,6 +84,16 @@ class TestSmsDispatch(MassSMSCommon):
     def _expire_leases(self, sms):
         sms.write({"sms_lease_until": self._db_now() - timedelta(seconds=1)})
 
+    def _give_up(self, sms, attempts):
+        """The provider never answers for ``sms``: the queue gives up after ``attempts``."""
+        self.env["ir.config_parameter"].sudo().set_param(
+            "mass_mailing_sms.sms_max_attempts", attempts
+        )
+        for _attempt in range(attempts):
+            self._expire_leases(sms)
+            with self.mock_gateway(sim_error="jsonrpc_exception"):
+                self.env["sms.sms"]._process_queue(ids=sms.ids)
+
     def _db_now(self):
         """The database's now(): leases are set and compared with it (a test runs in one
         transaction, whose now() stays at its start)."""
@@ -255,11 +265,7 @@ class TestSmsDispatch(MassSMSCommon):
     @mute_logger("odoo.addons.mass_mailing_sms.models.sms_sms")
     def test_unknown_outcome_ends_in_error_after_max_attempts(self):
         sms = self._queue_mailing()[:2]
-        self.env["ir.config_parameter"].sudo().set_param("mass_mailing_sms.sms_max_attempts", 2)
-        for _attempt in range(2):
-            self._expire_leases(sms)
-            with self.mock_gateway(sim_error="jsonrpc_exception"):
-                self.env["sms.sms"]._process_queue(ids=sms.ids)
+        self._give_up(sms, attempts=2)
         self.assertEqual(set(sms.mapped("state")), {"error"})
         self.assertEqual(set(sms.mapped("failure_type")), {"sms_server"})
         traces = self._traces().filtered(lambda t: t.sms_id_int in sms.ids)
@@ -281,11 +287,7 @@ class TestSmsDispatch(MassSMSCommon):
         shown delivered once a delivery report says so, and the marketer's Retry does not
         send it again; the other one goes again under its id and is answered."""
         sms = self._queue_mailing()[:2]
-        self.env["ir.config_parameter"].sudo().set_param("mass_mailing_sms.sms_max_attempts", 2)
-        for _attempt in range(2):
-            self._expire_leases(sms)
-            with self.mock_gateway(sim_error="jsonrpc_exception"):
-                self.env["sms.sms"]._process_queue(ids=sms.ids)
+        self._give_up(sms, attempts=2)
         traces = self._traces().filtered(lambda t: t.sms_id_int in sms.ids).sorted("sms_id_int")
         self.assertEqual(traces.mapped("trace_status"), ["error", "error"])
         # what Odoo's /sms/status route does with a delivery report of the first SMS

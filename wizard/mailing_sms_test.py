@@ -8,8 +8,6 @@ from markupsafe import Markup, escape
 from odoo import api, fields, models
 from odoo.exceptions import UserError
 
-from odoo.addons.sms.tools.sms_api import SmsApi
-
 _logger = logging.getLogger(__name__)
 
 NUMBER_IN_LINE = re.compile(r"\+?\(?\d[\d\s().\-/]{4,}\d")
@@ -114,8 +112,11 @@ class MailingSmsTest(models.TransientModel):
             }
             try:
                 # the SMS account is read (and created) as superuser, as the SMS queue does
-                answers = SmsApi(self.env(su=True))._send_sms_batch(
-                    [message], delivery_reports_url=False
+                answers = (
+                    self.env["sms.sms"]
+                    .sudo()
+                    ._sms_get_api()
+                    ._send_sms_batch([message], delivery_reports_url=False)
                 )
             except Exception as error:  # noqa: BLE001 - reported to the marketer below
                 _logger.info("Test SMS of mailing %s failed: %s", self.mailing_id.id, error)
@@ -125,7 +126,7 @@ class MailingSmsTest(models.TransientModel):
         return self._get_result_action(results, invalid)
 
     def _post_report(self, results, invalid):
-        messages = SmsApi(self.env(su=True))._get_sms_api_error_messages()
+        messages = self.env["sms.sms"].sudo()._sms_get_api()._get_sms_api_error_messages()
         lines = []
         for number, state in results:
             if state in ("success", "processing", "delivered", "sent"):

@@ -1,0 +1,332 @@
+# Part of mass_mailing_sms. See LICENSE file for full copyright and licensing details.
+"""Building an SMS campaign: recipients -> traces + SMS + trackers, in batches of a fixed
+number of queries, each its own transaction; then the hand-off to the SMS queue and the
+mailing's state (issue 7, RELIABILITY "exactly-once")."""
+
+import threading
+from uuid import uuid4
+
+from odoo import fields, models
+from odoo.tools import SQL, split_every
+
+from ..tools.sms_text import (
+    tag_short_links,
+)
+
+SMS_BATCH_SIZE = 1000  # recipients turned into SMS and traces per transaction step
+# technical rows of the queue, the SMS (deleted once sent) and their trackers, are inserted
+# without author: each author column costs a foreign-key check per row (issue 7); traces,
+# which marketers see, keep theirs
+SMS_ROWS_WITHOUT_AUTHOR = ("sms.sms", "sms.tracker")
+# a run that inserted at least this many rows refreshes the planner's statistics of the tables
+# it filled when they hold much more than the statistics say (see _sms_refresh_statistics)
+SMS_ANALYZE_MIN_ROWS = 5000
+SMS_ANALYZE_TABLES = ("mailing_trace", "sms_sms", "sms_tracker")
+# traces whose SMS has not left our queue or the provider's yet: the mailing is still sending
+SMS_WAITING_STATUSES = ("outgoing", "process")
+
+
+class MailingSmsCampaign(models.AbstractModel):
+    """SMS Mailing Campaign, for ``mailing.mailing`` (which inherits it)."""
+
+    _name = "mailing.sms.campaign"
+    _description = "SMS Mailing Campaign"
+
+    def _sms_send(self, res_ids=None):
+        """``action_send_sms`` once the mailings are known to be ready to send."""
+        auto_commit = not getattr(threading.current_thread(), "testing", False)
+        for mailing in self:
+            context_user = mailing.user_id or mailing.write_uid or self.env.user
+            mailing = mailing.with_context(
+                **self.env["res.users"].with_user(context_user).context_get()
+            )
+            recipient_ids = res_ids or mailing._get_remaining_recipients()
+            sms_ids = []
+            opt_out_ids = mailing._sms_get_opt_out_ids()
+            # links of the text shortened once for the whole run, not once per batch
+            template = mailing._sms_shorten_template_links(mailing.body_plaintext or "")
+            inserted = analyzed = 0  # rows this run inserted, when statistics were last checked
+            for batch_ids in split_every(SMS_BATCH_SIZE, recipient_ids, list):
+                sms_ids += mailing._sms_send_batch(batch_ids, opt_out_ids, template=template).ids
+                inserted += len(batch_ids)
+                if inserted >= max(SMS_ANALYZE_MIN_ROWS, 2 * analyzed):
+                    mailing._sms_refresh_statistics(inserted)
+                    analyzed = inserted
+                if auto_commit:
+                    # each batch is its own transaction: SMS and traces are saved before
+                    # anything reaches the provider (RELIABILITY "exactly-once" 2, 6)
+                    self.env.cr.commit()  # pylint: disable=invalid-commit
+            if inserted > analyzed:
+                mailing._sms_refresh_statistics(inserted)
+            mailing._sms_dispatch(self.env["sms.sms"].browse(sms_ids))
+            mailing._sms_update_mailing_state()
+        return True
+
+    def _sms_send_batch(self, res_ids, opt_out_ids, template=None):
+        """Build traces and SMS for one batch of recipient ids; returns the SMS created.
+
+        ``template`` is the text with its links already shortened (computed when not given).
+
+        A fixed number of queries per batch, whatever its size: records and numbers are
+        read together, checks are set operations, SMS, trackers and traces are inserted
+        in one statement each (issue 7).
+        """
+        self.ensure_one()
+        records = self.env[self.mailing_model_real].browse(res_ids).exists()
+        records -= records.browse(self._sms_get_traced_ids(records.ids))
+        if not records:
+            return self.env["sms.sms"]
+        recipients = self._sms_get_recipients_numbers(records)
+        numbers = {info["sanitized"] for info in recipients.values() if info["sanitized"]}
+        blacklisted = self._sms_get_blacklisted_numbers(numbers)
+        seen = self._sms_get_seen_numbers(numbers)  # {number: (model, res_id) that got it}
+        capped = self._sms_get_capped_numbers(numbers - set(seen) - blacklisted)
+
+        skipped = {}  # res_id: (status, failure_type)
+        duplicate_of = {}  # res_id: (model, res_id) of the recipient who keeps the SMS
+        to_send_ids = []
+        for res_id in records.ids:
+            info = recipients[res_id]
+            number = info["sanitized"]
+            if res_id in opt_out_ids:
+                skipped[res_id] = ("cancel", "sms_optout")
+            elif not info["number"]:
+                skipped[res_id] = ("cancel", "sms_number_missing")
+            elif not number:
+                skipped[res_id] = ("bounce", "sms_number_format")
+            elif number in blacklisted:
+                skipped[res_id] = ("cancel", "sms_blacklist")
+            elif number in seen:
+                skipped[res_id] = ("cancel", "sms_duplicate")
+                duplicate_of[res_id] = seen[number]
+            elif number in capped:
+                skipped[res_id] = ("cancel", "sms_frequency_cap")
+            else:
+                seen[number] = (records._name, res_id)
+                to_send_ids.append(res_id)
+
+        bodies, render_errors = self._sms_render_bodies(
+            records.browse(to_send_ids), template=template
+        )
+        traces_values = [
+            self._sms_prepare_trace_values(res_id, recipients[res_id], status, failure_type)
+            for res_id, (status, failure_type) in skipped.items()
+        ]
+        duplicate_reasons = self._sms_get_duplicate_reasons(duplicate_of)
+        for values in traces_values:
+            if values["res_id"] in duplicate_reasons:
+                values["failure_reason"] = duplicate_reasons[values["res_id"]]
+        for res_id, error in render_errors.items():
+            values = self._sms_prepare_trace_values(res_id, recipients[res_id], "error", "unknown")
+            values["failure_reason"] = error
+            traces_values.append(values)
+
+        send_ids = [res_id for res_id in to_send_ids if res_id in bodies]
+        sms_ids = self._sms_reserve_ids("sms_sms", len(send_ids))
+        link_pattern = self._sms_short_link_pattern()
+        base_url = self.get_base_url()
+        sms_values, tracker_values = [], []
+        for res_id, sms_id in zip(send_ids, sms_ids, strict=True):
+            trace_values = self._sms_prepare_trace_values(res_id, recipients[res_id], "outgoing")
+            body = bodies[res_id]
+            if link_pattern:  # each short link carries the SMS id (C9)
+                body = tag_short_links(link_pattern, body, sms_id)
+            if self.sms_allow_unsubscribe:
+                body = self._sms_add_unsubscribe_line(body, trace_values["sms_code"], base_url)
+            sms_uuid = uuid4().hex
+            sms_values.append(
+                {
+                    "id": sms_id,
+                    "uuid": sms_uuid,
+                    "body": body,
+                    "number": recipients[res_id]["sanitized"],
+                    "partner_id": recipients[res_id]["partner"].id or None,
+                    "mailing_id": self.id,
+                    "state": "outgoing",
+                }
+            )
+            trace_values["sms_id_int"] = sms_id
+            traces_values.append(trace_values)
+            tracker_values.append({"sms_uuid": sms_uuid})
+
+        self._sms_insert_rows("sms.sms", sms_values)
+        trace_ids = self._sms_insert_rows("mailing.trace", traces_values)
+        # trackers of the traces that got an SMS (inserted last, in the same order)
+        sms_trace_ids = trace_ids[len(trace_ids) - len(tracker_values) :]
+        for values, trace_id in zip(tracker_values, sms_trace_ids, strict=True):
+            values["mailing_trace_id"] = trace_id
+        self._sms_insert_rows("sms.tracker", tracker_values)
+        sms_records = self.env["sms.sms"].browse(sms_ids)
+        self._sms_notify_created(sms_records)
+        return sms_records
+
+    def _sms_refresh_statistics(self, inserted):
+        """ANALYZE the tables a run fills when it inserted more rows than PostgreSQL's
+        statistics say they hold (as PostgreSQL advises after a bulk load).
+
+        Autovacuum refreshes them about a minute after a table grew; until then the planner
+        takes a table that went from a few rows to 100,000 for a small one and picks plans
+        that read every queued SMS or trace per batch (claims, re-checks, duplicate checks),
+        so that a large campaign slowed down as it went (issue 7). A table whose statistics
+        already count at least half as many rows is left alone: its plans do not change.
+        """
+        self.env.cr.execute(
+            SQL(
+                "SELECT relname FROM pg_class WHERE relname = ANY(%s) AND relkind = 'r'"
+                " AND reltuples < %s",
+                list(SMS_ANALYZE_TABLES),
+                inserted / 2,
+            )
+        )
+        for (table,) in self.env.cr.fetchall():
+            # a table this user does not own is skipped with a warning, not an error
+            self.env.cr.execute(SQL("ANALYZE %s", SQL.identifier(table)))
+
+    def _sms_notify_created(self, sms_records):
+        """Hook called with the SMS this mailing inserted in bulk (the tests' gateway mock
+        records them, as it records the SMS created through the ORM)."""
+
+    def _sms_reserve_ids(self, table, count):
+        """``count`` new ids of ``table``, so that SMS bodies can name their SMS at insert."""
+        if not count:
+            return []
+        self.env.cr.execute(
+            SQL(
+                "SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)",
+                table,
+                count,
+            )
+        )
+        return [row[0] for row in self.env.cr.fetchall()]
+
+    def _sms_insert_rows(self, model_name, vals_list):
+        """Insert rows of ``model_name`` in one statement; returns their ids in order.
+
+        Used on the sending path only, for records without side effects (SMS, traces,
+        trackers): columns not given take the model's defaults, computed once per call, so
+        values that must differ per row (uuid, codes) are always passed explicitly.
+        """
+        if not vals_list:
+            return []
+        model = self.env[model_name].sudo()
+        columns = [
+            name
+            for name, field in model._fields.items()
+            if field.store and field.column_type and name != "id"
+        ]
+        given = set().union(*vals_list)
+        defaults = model.default_get([name for name in columns if name not in given])
+        now = self.env.cr.now()
+        magic = {"create_date": now, "write_date": now}
+        if model_name not in SMS_ROWS_WITHOUT_AUTHOR:
+            magic.update(create_uid=self.env.uid, write_uid=self.env.uid)
+        if model_name == "mailing.trace":
+            magic["campaign_id"] = self.campaign_id.id or None
+        names = [
+            name for name in ("id", *columns) if name in given or name in defaults or name in magic
+        ]
+        arrays = []  # one array per column: the statement's size does not grow with the rows
+        for name in names:
+            field = model._fields[name]
+            default = magic.get(name, defaults.get(name))
+            values = [vals.get(name, default) for vals in vals_list]
+            if field.type != "boolean":
+                values = [None if value is False else value for value in values]
+            column_type = "int4" if name == "id" else field.column_type[1]
+            arrays.append(SQL("%s::%s[]", values, SQL(column_type)))
+        model.flush_model()
+        self.env.cr.execute(
+            SQL(
+                "INSERT INTO %s (%s) SELECT * FROM unnest(%s) RETURNING id",
+                SQL.identifier(model._table),
+                SQL(", ").join(SQL.identifier(name) for name in names),
+                SQL(", ").join(arrays),
+            )
+        )
+        ids = [row[0] for row in self.env.cr.fetchall()]
+        model.invalidate_model()
+        return ids
+
+    def _sms_dispatch(self, sms_records):
+        """Leave the SMS to the queue, or send them at once when asked (F1 "Send Directly")."""
+        if not sms_records:
+            return
+        if self.sms_force_send:
+            # the SMS queue wakes at once; never sent from this transaction (RELIABILITY 6)
+            sms_records.sudo()._sms_send_directly()
+        else:
+            self.env.ref("sms.ir_cron_sms_scheduler_action").sudo()._trigger()
+
+    def _sms_filter_waiting(self):
+        """SMS mailings with SMS still in our queue or held by the provider."""
+        sms_mailings = self.filtered(lambda m: m.mailing_type == "sms" and m.id)
+        if not sms_mailings:
+            return sms_mailings
+        # called after every batch the provider answers: stop at the first waiting trace
+        # instead of counting them all
+        self.env["mailing.trace"].flush_model(["mass_mailing_id", "trace_status"])
+        self.env.cr.execute(
+            SQL(
+                """SELECT mailing.id FROM unnest(%s::int[]) AS mailing(id)
+                    WHERE EXISTS (SELECT 1 FROM mailing_trace AS trace
+                                   WHERE trace.mass_mailing_id = mailing.id
+                                     AND trace.trace_status = ANY(%s))""",
+                sms_mailings.ids,
+                list(SMS_WAITING_STATUSES),
+            )
+        )
+        waiting_ids = {row[0] for row in self.env.cr.fetchall()}
+        return sms_mailings.filtered(lambda m: m.id in waiting_ids)
+
+    def _sms_update_mailing_state(self):
+        """sending while SMS wait in a queue, done once none does (SPEC G3)."""
+        waiting = self._sms_filter_waiting()
+        waiting.filtered(lambda m: m.state != "sending").state = "sending"
+        for mailing in (self - waiting).filtered(lambda m: m.state != "done"):
+            mailing.write(
+                {
+                    "state": "done",
+                    "sent_date": fields.Datetime.now(),
+                    "kpi_mail_required": not mailing.sent_date,
+                }
+            )
+
+    def _sms_retry_failed(self):
+        """Send again the SMS the provider refused, under their own id; never one it accepted.
+
+        * refused when handed over (credit, account, server, country...): the same SMS goes
+          back to the queue, same uuid, so the provider can recognise a repeat;
+        * failed in a delivery report (expired, not delivered): the provider accepted it,
+          it stays as it is;
+        * never got an SMS (its text could not be written): the trace is removed and the
+          recipient is rebuilt by the next run of the mailing.
+        """
+        failed_traces = (
+            self.env["mailing.trace"]
+            .sudo()
+            .search(
+                [
+                    ("mass_mailing_id", "in", self.ids),
+                    ("trace_type", "=", "sms"),
+                    ("trace_status", "=", "error"),
+                    ("failure_type", "not in", list(self.env["sms.sms"].DELIVERY_ERRORS)),
+                ]
+            )
+        )
+        without_sms = failed_traces.filtered(lambda t: not t.sms_id_int)
+        sms_sudo = (
+            self.env["sms.sms"]
+            .sudo()
+            .browse((failed_traces - without_sms).mapped("sms_id_int"))
+            .exists()
+            .filtered(lambda s: s.state == "error" and not s.to_delete)
+        )
+        without_sms.unlink()
+        if sms_sudo:
+            # trackers move the traces back to outgoing as well
+            sms_sudo.action_set_outgoing()
+            self.env.ref("sms.ir_cron_sms_scheduler_action").sudo()._trigger()
+        if without_sms:
+            self.action_put_in_queue()
+        else:
+            self._sms_update_mailing_state()
