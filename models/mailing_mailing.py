@@ -6,7 +6,7 @@ from odoo.exceptions import UserError
 from odoo.osv import expression
 from odoo.tools import SQL
 
-from ..tools.quiet_hours import format_window
+from ..tools.quiet_hours import check_times_of_day, format_window
 
 _logger = logging.getLogger(__name__)
 
@@ -274,6 +274,16 @@ class MailingMailing(models.Model):
         counts = dict(groups)
         for mailing in self:
             mailing.sms_frequency_capped_count = counts.get(mailing._origin, 0)
+
+    # ------------------------------------------------------------
+    # CONSTRAINTS
+    # ------------------------------------------------------------
+
+    @api.constrains("sms_quiet_hours", "sms_quiet_hours_start", "sms_quiet_hours_end")
+    def _check_sms_quiet_hours(self):
+        """A mailing's own window, like the company's, is made of times of day."""
+        for mailing in self.filtered(lambda m: m.sms_quiet_hours == "custom"):
+            check_times_of_day(self.env, mailing.sms_quiet_hours_start, mailing.sms_quiet_hours_end)
 
     # ------------------------------------------------------------
     # CRUD

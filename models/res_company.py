@@ -1,8 +1,9 @@
 # Part of mass_mailing_sms. See LICENSE file for full copyright and licensing details.
 from odoo import api, fields, models
-from odoo.exceptions import ValidationError
 
 from odoo.addons.sms.tools.sms_api import SmsApi
+
+from ..tools.quiet_hours import check_times_of_day
 
 
 class ResCompany(models.Model):
@@ -22,11 +23,7 @@ class ResCompany(models.Model):
     @api.constrains("sms_quiet_hours_start", "sms_quiet_hours_end")
     def _check_sms_quiet_hours(self):
         for company in self:
-            for hours in (company.sms_quiet_hours_start, company.sms_quiet_hours_end):
-                if not 0 <= hours < 24:
-                    raise ValidationError(
-                        self.env._("Quiet hours are times of day, from 00:00 to 23:59.")
-                    )
+            check_times_of_day(self.env, company.sms_quiet_hours_start, company.sms_quiet_hours_end)
 
     def _get_sms_api_class(self):
         """The class that talks to this company's SMS provider (Odoo 19's name, COMPAT).

@@ -1,5 +1,5 @@
 # Part of mass_mailing_sms. See LICENSE file for full copyright and licensing details.
-from odoo import fields, models
+from odoo import SUPERUSER_ID, fields, models
 
 SMS_STATE_TO_TRACE_STATUS = {
     "outgoing": "outgoing",
@@ -48,4 +48,9 @@ class SmsTracker(models.Model):
         if status in ("outgoing", "process", "pending", "sent"):
             failure_type = failure_reason = False
         traces._sms_update_status(status, failure_type, failure_reason)
-        traces.mass_mailing_id._sms_update_mailing_state()
+        mailings = traces.mass_mailing_id
+        if self.env.user._is_public():
+            # a provider's webhook (Odoo's /sms/status runs as the public user): the state
+            # change is the system's, written and tracked as OdooBot, as Odoo's crons are
+            mailings = mailings.with_user(SUPERUSER_ID)
+        mailings._sms_update_mailing_state()

@@ -7,7 +7,7 @@ from unittest.mock import patch
 import psycopg2
 
 from odoo import api, fields
-from odoo.exceptions import UserError
+from odoo.exceptions import UserError, ValidationError
 from odoo.sql_db import db_connect
 from odoo.tests import RecordCapturer, freeze_time, tagged
 from odoo.tools import SQL, mute_logger
@@ -261,6 +261,18 @@ class TestSmsQuietHours(ProtectionsCommon):
             mailing.invalidate_recordset()
             self.assertEqual(mailing.sms_quiet_until, datetime(2026, 1, 15, 13, 0))
         self.assertEqual([number for _at, number in self.sent_at], ["+12125550103"])
+
+    def test_windows_are_times_of_day(self):
+        """Issue 16.7: a mailing's own window is checked like the company's."""
+        mailing = self.mailing.with_env(self.env)
+        for hours in (24.0, -1.0):
+            with self.subTest(hours=hours):
+                with self.assertRaisesRegex(ValidationError, "times of day"):
+                    mailing.write({"sms_quiet_hours": "custom", "sms_quiet_hours_start": hours})
+                with self.assertRaisesRegex(ValidationError, "times of day"):
+                    self.env.company.sudo().sms_quiet_hours_end = hours
+        mailing.write({"sms_quiet_hours": "custom", "sms_quiet_hours_start": 23.99})
+        self.assertEqual(mailing.sms_quiet_window, "23:59-09:00")
 
 
 @tagged("post_install", "-at_install", "mass_mailing_sms")

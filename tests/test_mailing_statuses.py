@@ -73,6 +73,8 @@ class TestMailingSmsStatuses(MassSMSCommon):
         self.assertEqual(self._make_webhook_jsonrpc_request(statuses), "OK")
         self.assertEqual(set(traces.mapped("trace_status")), {"pending"})
         self.assertEqual(self.mailing.state, "done")
+        # issue 16.7: the report came through a public route; the change is OdooBot's
+        self.assertEqual(self.mailing.sudo().write_uid, self.env.ref("base.user_root"))
 
     @users("user_marketing")
     @mute_logger("odoo.addons.sms.models.sms_sms")
@@ -180,7 +182,9 @@ class TestMailingSmsStatuses(MassSMSCommon):
         self.gateway_sms_click(mailing, self.partners[0])
         self.gateway_sms_click(mailing, self.partners[2])
         self.gateway_sms_bounce(mailing, self.partners[4])
-        traces = self._find_sms_traces(mailing, self.partners)
+        traces = self._find_sms_traces(mailing, self.partners).sorted(
+            lambda t: self.partners.ids.index(t.res_id)
+        )
         self.assertEqual(
             traces.mapped("trace_status"), ["open", "sent", "open", "pending", "bounce"]
         )

@@ -13,11 +13,20 @@ from functools import lru_cache
 import phonenumbers
 import pytz
 
+from odoo.exceptions import ValidationError
+
 
 def float_to_time(hours):
     """09:30 from 9.5; 24.0 and beyond wrap to midnight."""
     minutes = round((hours or 0.0) * 60) % (24 * 60)
     return time(minutes // 60, minutes % 60)
+
+
+def check_times_of_day(env, *hours):
+    """ValidationError unless each of ``hours`` is a time of day (00:00 to 23:59): the
+    bounds of a quiet window, the company's or a mailing's own."""
+    if not all(0 <= (value or 0.0) < 24 for value in hours):
+        raise ValidationError(env._("Quiet hours are times of day, from 00:00 to 23:59."))
 
 
 def format_window(start, end):
