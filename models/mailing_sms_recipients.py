@@ -28,6 +28,21 @@ def sanitize_number(number, country_code):
     return False
 
 
+def first_valid_number(numbers, sanitize):
+    """(number, E.164) of the first of ``numbers`` that is a valid number, as Odoo picks a
+    recipient's number (a bad mobile beside a good phone does not bounce); else the first
+    one written, with False (it is malformed), else (False, False)."""
+    written = False
+    for number in numbers:
+        if not number:
+            continue
+        sanitized = sanitize(number)
+        if sanitized:
+            return number, sanitized
+        written = written or number
+    return written, False
+
+
 class MailingSmsRecipients(models.AbstractModel):
     """SMS Mailing Recipients, for ``mailing.mailing`` (which inherits it)."""
 
@@ -126,19 +141,25 @@ class MailingSmsRecipients(models.AbstractModel):
             partner = partners[:1]
             if not partner and record._name == "res.partner":
                 partner = record
-            number = next((record[fname] for fname in number_fields if record[fname]), False)
+            own_numbers = [record[fname] for fname in number_fields]
             sanitized = sanitized_fname and record[sanitized_fname]
             country = countries.get(record.id) or partner.country_id
-            if number and not sanitized:
-                sanitized = sanitize(number, country)
+            if sanitized:  # Odoo stored the first valid one
+                number = next(filter(None, own_numbers), sanitized)
+            else:
+                number, sanitized = first_valid_number(
+                    own_numbers, lambda number, country=country: sanitize(number, country)
+                )
             if not number:
                 for candidate in partners:
-                    number = candidate.mobile or candidate.phone
+                    number, sanitized = first_valid_number(
+                        [candidate.mobile, candidate.phone],
+                        lambda number, country=country or candidate.country_id: sanitize(
+                            number, country
+                        ),
+                    )
                     if number:
                         partner = candidate
-                        sanitized = candidate.phone_sanitized or sanitize(
-                            number, country or candidate.country_id
-                        )
                         break
             result[record.id] = {"number": number, "sanitized": sanitized, "partner": partner}
         return result
@@ -173,21 +194,29 @@ class MailingSmsRecipients(models.AbstractModel):
         company_code = self.env.company.country_id.code
         no_partner = self.env["res.partner"]
         is_partner = records._name == "res.partner"  # the recipient is the contact itself
-        formatted = {}
+        formatted = {}  # (number, country code): E.164 or False, parsed once per batch
+
+        def sanitize(number, code):
+            if (number, code) not in formatted:
+                formatted[number, code] = sanitize_number(number, code) or (
+                    model._phone_format_number(
+                        number, self.env["res.country"].search([("code", "=", code)], limit=1)
+                    )
+                )
+            return formatted[number, code]
+
         result = {}
         for row in rows:
             values = dict(zip(fnames, row[1:], strict=True))
-            number = next((values[fname] for fname in number_fields if values[fname]), False)
+            own_numbers = [values[fname] for fname in number_fields]
             sanitized = sanitized_fname and values[sanitized_fname]
-            if number and not sanitized:
+            if sanitized:  # Odoo stored the first valid one
+                number = next(filter(None, own_numbers), sanitized)
+            else:
                 code = (country_fname and codes.get(values[country_fname])) or company_code
-                if (number, code) not in formatted:
-                    formatted[number, code] = sanitize_number(number, code) or (
-                        model._phone_format_number(
-                            number, self.env["res.country"].search([("code", "=", code)], limit=1)
-                        )
-                    )
-                sanitized = formatted[number, code]
+                number, sanitized = first_valid_number(
+                    own_numbers, lambda number, code=code: sanitize(number, code)
+                )
             partner = records.browse(row[0]) if is_partner else no_partner
             result[row[0]] = {"number": number, "sanitized": sanitized, "partner": partner}
         return result

@@ -109,6 +109,48 @@ class TestMailingSmsSending(MassSMSCommon):
         self.assertEqual(mailing.bounced, 3)
 
     @users("user_marketing")
+    def test_first_valid_number_is_taken(self):
+        """Issue 16.3: as Odoo does, a recipient's first valid number is taken; a bad mobile
+        beside a good phone does not bounce. Only when none is valid the first one written
+        is kept, and bounces."""
+        owner, both_bad = (
+            self.env["res.partner"]
+            .with_context(**self._test_context)
+            .create(
+                [
+                    {"name": "Two Numbers", "mobile": "0470 12", "phone": "0470 55 66 77"},
+                    {"name": "Two Bad Numbers", "mobile": "0470 13", "phone": "abc"},
+                ]
+            )
+        )
+        mailing = self.mailing.with_env(self.env)
+        # a model without a stored sanitized number: its own fields, in their order
+        numbers = mailing._sms_read_own_numbers(owner | both_bad, False, ["mobile", "phone"])
+        self.assertEqual(
+            (numbers[owner.id]["number"], numbers[owner.id]["sanitized"]),
+            ("0470 55 66 77", "+32470556677"),
+        )
+        self.assertEqual(
+            (numbers[both_bad.id]["number"], numbers[both_bad.id]["sanitized"]), ("0470 13", False)
+        )
+        # through the contact of a record: the contact's valid phone, not its bad mobile
+        accounts = self.env["res.partner.bank"].create(
+            [
+                {"acc_number": "BE71 0961 2345 6769", "partner_id": owner.id},
+                {"acc_number": "BE68 5390 0754 7034", "partner_id": both_bad.id},
+            ]
+        )
+        bank_mailing = self._create_sms_mailing(
+            model="res.partner.bank", mailing_domain=[("id", "in", accounts.ids)]
+        ).with_env(self.env)
+        numbers = bank_mailing._sms_get_recipients_numbers(accounts)
+        self.assertEqual(numbers[accounts[0].id]["number"], "0470 55 66 77")
+        self.assertEqual(numbers[accounts[0].id]["sanitized"], "+32470556677")
+        self.assertEqual(
+            (numbers[accounts[1].id]["number"], numbers[accounts[1].id]["sanitized"]),
+            ("0470 13", False),
+        )
+
     def test_send_record_and_partner_countries(self):
         """RELIABILITY row 3: a number without country code is read with the record's
         country, else its contact's, else the company's."""
