@@ -37,7 +37,7 @@ from odoo.tools import SQL, str2bool
 from odoo.addons.iap.tools.iap_tools import InsufficientCreditError
 from odoo.addons.sms.models.sms_sms import SmsSms as BaseSmsSms
 
-from ..tools.quiet_hours import number_timezone, quiet_until
+from ..tools.quiet_hours import quiet_until_all, recipient_timezones
 from ..tools.sms_text import tag_short_links
 from ..tools.table_storage import set_fillfactor
 from .res_config_settings import PARAM_PACING, PARAM_PACING_PER_MINUTE
@@ -728,14 +728,15 @@ class SmsSms(models.Model):
     def _sms_hold_quiet_hours(self, now):
         """Hold the SMS of ``self`` due in their recipient's quiet hours until these end
         (issue 9); returns them. Holding is not an attempt: the claim's count is undone."""
-        self.fetch(["mailing_id", "number"])  # not the bodies
+        self.fetch(["mailing_id", "number", "partner_id"])  # not the bodies
         windows = {mailing: mailing._sms_get_quiet_window() for mailing in self.mailing_id}
         if not any(windows.values()):
             return self.browse()
         until_by_id = {}
         for sms in self:
             window = windows.get(sms.mailing_id)
-            until = window and quiet_until(now, number_timezone(sms.number), *window)
+            zones = window and recipient_timezones(sms.number, sms.partner_id.tz)
+            until = zones and quiet_until_all(now, zones, *window)
             if until:
                 until_by_id[sms.id] = until
         if not until_by_id:

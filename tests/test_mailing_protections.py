@@ -17,6 +17,8 @@ from odoo.addons.mass_mailing_sms.tools.quiet_hours import (
     format_window,
     number_timezone,
     quiet_until,
+    quiet_until_all,
+    recipient_timezones,
 )
 from odoo.addons.sms.tools.sms_api import SmsApi
 
@@ -199,6 +201,44 @@ class TestSmsQuietHours(ProtectionsCommon):
         )
         self.assertIsNone(quiet_until(EVENING, "Europe/Brussels", 9, 9))
         self.assertEqual(format_window(21, 9.5), "21:00-09:30")
+
+    def test_window_in_the_recipients_own_zone(self):
+        """Issue 16.1: the zone of the number's area (not one per country), the contact's own
+        zone when set, and a number spanning zones held until the window ended in all."""
+        self.assertEqual(recipient_timezones("+14155550100"), ("America/Los_Angeles",))
+        self.assertEqual(recipient_timezones("+12125550103"), ("America/New_York",))
+        self.assertEqual(recipient_timezones("+14155550100", "Europe/Paris"), ("Europe/Paris",))
+        self.assertEqual(recipient_timezones("+15550104422"), ("America/New_York",), "country")
+        self.assertEqual(recipient_timezones("+999"), ())
+        perth = recipient_timezones("+61891234567")  # 08 area: Adelaide and Perth
+        self.assertIn("Australia/Perth", perth)
+        # 22:30 in Adelaide, 20:00 in Perth: held until 09:00 in Perth, the later one
+        at = datetime(2026, 1, 15, 12, 0)
+        self.assertEqual(quiet_until_all(at, perth, 21, 9), datetime(2026, 1, 16, 1, 0))
+        self.assertIsNone(quiet_until_all(datetime(2026, 1, 16, 2, 0), perth, 21, 9))
+        # 06:30 in California, 09:30 in New York, 15:30 in Brussels
+        morning = datetime(2026, 1, 16, 14, 30)
+        partners = (
+            self.env["res.partner"]
+            .with_context(**self._test_context)
+            .create(
+                [
+                    {"name": "San Francisco", "mobile": "+14155550100"},
+                    {"name": "New York", "mobile": "+12125550199"},
+                    {"name": "Travelling", "mobile": "+32470100099", "tz": "America/Los_Angeles"},
+                ]
+            )
+        )
+        mailing = self._create_sms_mailing(mailing_domain=[("id", "in", partners.ids)]).with_env(
+            self.env
+        )
+        with freeze_time(morning), self.counting_gateway():
+            mailing.action_send_sms()
+            self._run_queue()
+            mailing.invalidate_recordset()
+            self.assertEqual([number for _at, number in self.sent_at], ["+12125550199"])
+            self.assertEqual(mailing.sms_quiet_count, 2)
+            self.assertEqual(mailing.sms_quiet_until, datetime(2026, 1, 16, 17, 0))
 
     def test_sms_wait_for_the_window_to_end(self):
         mailing = self.mailing.with_env(self.env)

@@ -1,10 +1,12 @@
 # Part of mass_mailing_sms. See LICENSE file for full copyright and licensing details.
-"""Quiet hours in the recipient's local time (issue 9).
+"""Quiet hours in the recipient's local time (issues 9 and 16).
 
-A window such as 21:00-09:00 is read in the time zone of the number's country: its main
-time zone, the first one the tz database lists for it (``America/New_York`` for +1,
-``Europe/Brussels`` for +32). Times are hours as floats, as Odoo's ``float_time`` widget
-writes them (21.5 = 21:30).
+A window such as 21:00-09:00 is read where the recipient is: the time zone of its contact
+when set, else the zones ``phonenumbers`` gives for the number (``America/Los_Angeles`` for
++1 415, ``America/New_York`` for +1 212), else the main zone of the number's country (the
+first the tz database lists). A number that spans several zones (an Australian mobile) is
+held until the window has ended in all of them. Times are hours as floats, as Odoo's
+``float_time`` widget writes them (21.5 = 21:30).
 """
 
 from datetime import datetime, time, timedelta
@@ -12,6 +14,7 @@ from functools import lru_cache
 
 import phonenumbers
 import pytz
+from phonenumbers import timezone as number_zones
 
 from odoo.exceptions import ValidationError
 
@@ -41,7 +44,8 @@ def _timezone_of_region(region):
 
 
 def number_timezone(number):
-    """Main time zone (name) of the country of an E.164 ``number``, None if unknown."""
+    """Main time zone (name) of the country of an E.164 ``number``, None if unknown (the
+    last resort of ``recipient_timezones``)."""
     if not number:
         return None
     try:
@@ -49,6 +53,45 @@ def number_timezone(number):
     except phonenumbers.NumberParseException:
         return None
     return _timezone_of_region(phonenumbers.region_code_for_number(parsed))
+
+
+def recipient_timezones(number, partner_tz=None):
+    """The time zones (names) the recipient of ``number`` may be in, best known first:
+    its contact's own, else those of the number's area, else its country's main one;
+    () when nothing is known."""
+    if partner_tz and partner_tz in pytz.all_timezones_set:
+        return (partner_tz,)
+    if not number:
+        return ()
+    try:
+        parsed = phonenumbers.parse(number, None)
+    except phonenumbers.NumberParseException:
+        return ()
+    zones = tuple(
+        zone
+        for zone in number_zones.time_zones_for_number(parsed)
+        if zone in pytz.all_timezones_set
+    )
+    if zones:
+        return zones
+    region = phonenumbers.region_code_for_number(
+        parsed
+    ) or phonenumbers.region_code_for_country_code(parsed.country_code)
+    main = _timezone_of_region(region)
+    return (main,) if main else ()
+
+
+def quiet_until_all(now_utc, tz_names, start, end):
+    """When the window has ended in every zone of ``tz_names`` (naive UTC), if ``now_utc``
+    falls in it in one of them; None when it falls in none."""
+    until = now_utc
+    for _round in range(len(tz_names) + 1):  # each round moves past one zone's window
+        ends = [quiet_until(until, tz_name, start, end) for tz_name in tz_names]
+        ends = [end_utc for end_utc in ends if end_utc]
+        if not ends:
+            break
+        until = max(ends)
+    return until if until != now_utc else None
 
 
 def quiet_until(now_utc, tz_name, start, end):
