@@ -15,3 +15,4 @@ from . import test_sms_dispatch
 from . import test_mailing_performance
 from . import test_mailing_protections
 from . import test_blacklist_rights
+from . import test_sms_composer

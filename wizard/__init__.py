@@ -2,3 +2,4 @@
 from . import mailing_mailing_schedule_date
 from . import mailing_sms_send_confirm
 from . import mailing_sms_test
+from . import sms_composer
