@@ -12,9 +12,15 @@ class SmsComposer(models.TransientModel):
 
     _inherit = "sms.composer"
 
-    mailing_id = fields.Many2one("mailing.mailing")
-    utm_campaign_id = fields.Many2one("utm.campaign", "Campaign", ondelete="set null")
-    mass_sms_allow_unsubscribe = fields.Boolean("Include opt-out link", default=True)
+    mailing_id = fields.Many2one("mailing.mailing", help="The SMS mailing these SMS belong to.")
+    utm_campaign_id = fields.Many2one(
+        "utm.campaign", "UTM Campaign", ondelete="set null", help="Campaign of these SMS."
+    )
+    mass_sms_allow_unsubscribe = fields.Boolean(
+        "Add the Opt-out Line",
+        default=True,
+        help="Each SMS of the mailing ends with the STOP SMS link of its recipient.",
+    )
 
     def _get_unsubscribe_url(self, res_id, trace_code, number):
         """The opt-out page of the recipient's trace (the code opens it, SPEC O4)."""
