@@ -43,16 +43,27 @@ def _timezone_of_region(region):
     return zones[0] if zones else None
 
 
+def _parse(number):
+    try:
+        return phonenumbers.parse(number, None) if number else None
+    except phonenumbers.NumberParseException:
+        return None
+
+
+def _country_timezone(parsed):
+    """Main time zone of the country of a parsed number (its calling code when phonenumbers
+    cannot place the number itself)."""
+    region = phonenumbers.region_code_for_number(
+        parsed
+    ) or phonenumbers.region_code_for_country_code(parsed.country_code)
+    return _timezone_of_region(region)
+
+
 def number_timezone(number):
     """Main time zone (name) of the country of an E.164 ``number``, None if unknown (the
     last resort of ``recipient_timezones``)."""
-    if not number:
-        return None
-    try:
-        parsed = phonenumbers.parse(number, None)
-    except phonenumbers.NumberParseException:
-        return None
-    return _timezone_of_region(phonenumbers.region_code_for_number(parsed))
+    parsed = _parse(number)
+    return parsed and _country_timezone(parsed)
 
 
 def recipient_timezones(number, partner_tz=None):
@@ -61,11 +72,8 @@ def recipient_timezones(number, partner_tz=None):
     () when nothing is known."""
     if partner_tz and partner_tz in pytz.all_timezones_set:
         return (partner_tz,)
-    if not number:
-        return ()
-    try:
-        parsed = phonenumbers.parse(number, None)
-    except phonenumbers.NumberParseException:
+    parsed = _parse(number)
+    if not parsed:
         return ()
     zones = tuple(
         zone
@@ -74,10 +82,7 @@ def recipient_timezones(number, partner_tz=None):
     )
     if zones:
         return zones
-    region = phonenumbers.region_code_for_number(
-        parsed
-    ) or phonenumbers.region_code_for_country_code(parsed.country_code)
-    main = _timezone_of_region(region)
+    main = _country_timezone(parsed)
     return (main,) if main else ()
 
 

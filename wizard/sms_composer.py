@@ -43,8 +43,23 @@ class SmsComposer(models.TransientModel):
             done_ids += self.mailing_id._sms_get_traced_ids(records.ids)
         return done_ids
 
+    def _prepare_body_values(self, records):
+        """A mailing's links are shortened as its campaigns shorten them: once in the text,
+        then those built from placeholders, once per distinct body."""
+        mailing = self.mailing_id
+        if not mailing:
+            return super()._prepare_body_values(records)
+        if self.template_id and self.body == self.template_id.body:
+            bodies = super()._prepare_body_values(records)
+        else:
+            template = mailing._sms_shorten_template_links(self.body or "")
+            bodies = self.env["mail.render.mixin"]._render_template(
+                template, records._name, records.ids
+            )
+        return mailing._sms_shorten_rendered_links(bodies)
+
     def _prepare_mass_sms_values(self, records):
-        """SMS of a mailing: a trace each, with its opt-out code and line, links shortened."""
+        """SMS of a mailing: a trace each, with its opt-out code and line."""
         values_by_id = super()._prepare_mass_sms_values(records)
         mailing = self.mailing_id
         if not mailing:
@@ -66,7 +81,7 @@ class SmsComposer(models.TransientModel):
                 status,
                 failure_type,
             )
-            body = mailing._sms_shorten_text_links(values["body"] or "")
+            body = values["body"] or ""
             if self.mass_sms_allow_unsubscribe:
                 url = self._get_unsubscribe_url(res_id, trace_values["sms_code"], values["number"])
                 body = f"{body.rstrip()}\n{self._get_unsubscribe_info(url)}"
