@@ -3,8 +3,11 @@
 number of queries, each its own transaction; then the hand-off to the SMS queue and the
 mailing's state (issue 7, RELIABILITY "exactly-once")."""
 
+import logging
 import threading
 from uuid import uuid4
+
+from psycopg2.extensions import TRANSACTION_STATUS_IDLE
 
 from odoo import fields, models
 from odoo.tools import SQL, split_every
@@ -24,6 +27,14 @@ SMS_ANALYZE_MIN_ROWS = 5000
 SMS_ANALYZE_TABLES = ("mailing_trace", "sms_sms", "sms_tracker")
 # traces whose SMS has not left our queue or the provider's yet: the mailing is still sending
 SMS_WAITING_STATUSES = ("outgoing", "process")
+# advisory locks a build step holds until it commits (pg_advisory_xact_lock(class, key)), so
+# that two builds at once (two cron threads, the button and the cron) check recipients and
+# numbers against what the other committed (issue 16.5)
+SMS_LOCK_MAILING = 5160701  # key: the mailing's id
+SMS_LOCK_AB_TEST = 5160702  # key: the campaign of an A/B test (its versions share numbers)
+SMS_LOCK_NUMBER = 5160703  # key: hashtext(number), while the frequency cap is checked
+
+_logger = logging.getLogger(__name__)
 
 
 class MailingSmsCampaign(models.AbstractModel):
@@ -46,6 +57,8 @@ class MailingSmsCampaign(models.AbstractModel):
             # links of the text shortened once for the whole run, not once per batch
             template = mailing._sms_shorten_template_links(mailing.body_plaintext or "")
             inserted = analyzed = 0  # rows this run inserted, when statistics were last checked
+            if auto_commit:
+                mailing._sms_next_build_step()
             for batch_ids in split_every(SMS_BATCH_SIZE, recipient_ids, list):
                 sms_ids += mailing._sms_send_batch(batch_ids, opt_out_ids, template=template).ids
                 inserted += len(batch_ids)
@@ -55,7 +68,7 @@ class MailingSmsCampaign(models.AbstractModel):
                 if auto_commit:
                     # each batch is its own transaction: SMS and traces are saved before
                     # anything reaches the provider (RELIABILITY "exactly-once" 2, 6)
-                    self.env.cr.commit()  # pylint: disable=invalid-commit
+                    mailing._sms_next_build_step()
             if inserted > analyzed:
                 mailing._sms_refresh_statistics(inserted)
             mailing._sms_dispatch(self.env["sms.sms"].browse(sms_ids))
@@ -72,6 +85,7 @@ class MailingSmsCampaign(models.AbstractModel):
         in one statement each (issue 7).
         """
         self.ensure_one()
+        self._sms_lock_build()
         records = self.env[self.mailing_model_real].browse(res_ids).exists()
         records -= records.browse(self._sms_get_traced_ids(records.ids))
         if not records:
@@ -80,7 +94,10 @@ class MailingSmsCampaign(models.AbstractModel):
         numbers = {info["sanitized"] for info in recipients.values() if info["sanitized"]}
         blacklisted = self._sms_get_blacklisted_numbers(numbers)
         seen = self._sms_get_seen_numbers(numbers)  # {number: (model, res_id) that got it}
-        capped = self._sms_get_capped_numbers(numbers - set(seen) - blacklisted)
+        candidates = numbers - set(seen) - blacklisted
+        if self._sms_get_frequency_cap():
+            self._sms_lock_numbers(candidates)
+        capped = self._sms_get_capped_numbers(candidates)
 
         skipped = {}  # res_id: (status, failure_type)
         duplicate_of = {}  # res_id: (model, res_id) of the recipient who keeps the SMS
@@ -125,7 +142,7 @@ class MailingSmsCampaign(models.AbstractModel):
         sms_ids = self._sms_reserve_ids("sms_sms", len(send_ids))
         link_pattern = self._sms_short_link_pattern()
         base_url = self.get_base_url()
-        sms_values, tracker_values = [], []
+        sms_values = {}  # res_id: values of its SMS
         for res_id, sms_id in zip(send_ids, sms_ids, strict=True):
             trace_values = self._sms_prepare_trace_values(res_id, recipients[res_id], "outgoing")
             body = bodies[res_id]
@@ -133,32 +150,79 @@ class MailingSmsCampaign(models.AbstractModel):
                 body = tag_short_links(link_pattern, body, sms_id)
             if self.sms_allow_unsubscribe:
                 body = self._sms_add_unsubscribe_line(body, trace_values["sms_code"], base_url)
-            sms_uuid = uuid4().hex
-            sms_values.append(
-                {
-                    "id": sms_id,
-                    "uuid": sms_uuid,
-                    "body": body,
-                    "number": recipients[res_id]["sanitized"],
-                    "partner_id": recipients[res_id]["partner"].id or None,
-                    "mailing_id": self.id,
-                    "state": "outgoing",
-                }
-            )
+            sms_values[res_id] = {
+                "id": sms_id,
+                "uuid": uuid4().hex,
+                "body": body,
+                "number": recipients[res_id]["sanitized"],
+                "partner_id": recipients[res_id]["partner"].id or None,
+                "mailing_id": self.id,
+                "state": "outgoing",
+            }
             trace_values["sms_id_int"] = sms_id
             traces_values.append(trace_values)
-            tracker_values.append({"sms_uuid": sms_uuid})
 
-        self._sms_insert_rows("sms.sms", sms_values)
-        trace_ids = self._sms_insert_rows("mailing.trace", traces_values)
-        # trackers of the traces that got an SMS (inserted last, in the same order)
-        sms_trace_ids = trace_ids[len(trace_ids) - len(tracker_values) :]
-        for values, trace_id in zip(tracker_values, sms_trace_ids, strict=True):
-            values["mailing_trace_id"] = trace_id
+        # traces first: a recipient another build traced meanwhile is skipped, with its SMS
+        trace_ids = self._sms_reserve_ids("mailing_trace", len(traces_values))
+        for values, trace_id in zip(traces_values, trace_ids, strict=True):
+            values["id"] = trace_id
+        inserted_ids = set(
+            self._sms_insert_rows("mailing.trace", traces_values, skip_conflicts=True)
+        )
+        if len(inserted_ids) < len(traces_values):
+            _logger.info(
+                "SMS mailing %s: %s recipient(s) already traced by another build, skipped",
+                self.id,
+                len(traces_values) - len(inserted_ids),
+            )
+        kept = {  # res_id: id of its trace, for the traces inserted
+            values["res_id"]: values["id"]
+            for values in traces_values
+            if values["id"] in inserted_ids
+        }
+        sms_rows = [values for res_id, values in sms_values.items() if res_id in kept]
+        tracker_values = [
+            {"sms_uuid": sms_values[res_id]["uuid"], "mailing_trace_id": kept[res_id]}
+            for res_id in sms_values
+            if res_id in kept
+        ]
+        self._sms_insert_rows("sms.sms", sms_rows)
         self._sms_insert_rows("sms.tracker", tracker_values)
-        sms_records = self.env["sms.sms"].browse(sms_ids)
+        sms_records = self.env["sms.sms"].browse([values["id"] for values in sms_rows])
         self._sms_notify_created(sms_records)
         return sms_records
+
+    def _sms_next_build_step(self):
+        """Commit what was built so far; the next step runs in READ COMMITTED, where each
+        statement sees what other transactions committed before it: once it holds its locks,
+        the step checks recipients and numbers against what another build committed while it
+        waited (Odoo's REPEATABLE READ would keep the view of the step's first statement)."""
+        cr = self.env.cr
+        cr.commit()  # pylint: disable=invalid-commit
+        if cr._cnx.info.transaction_status == TRANSACTION_STATUS_IDLE:
+            cr.execute(SQL("SET TRANSACTION ISOLATION LEVEL READ COMMITTED"))
+
+    def _sms_lock_build(self):
+        """Wait for any other build step of this mailing (or of its A/B test) to commit."""
+        self.env.cr.execute(SQL("SELECT pg_advisory_xact_lock(%s, %s)", SMS_LOCK_MAILING, self.id))
+        if self.ab_testing_enabled and self.campaign_id:
+            self.env.cr.execute(
+                SQL("SELECT pg_advisory_xact_lock(%s, %s)", SMS_LOCK_AB_TEST, self.campaign_id.id)
+            )
+
+    def _sms_lock_numbers(self, numbers):
+        """Wait for the build steps of other mailings that may send to ``numbers`` to commit,
+        before counting their SMS against the frequency cap. Locks are taken in the order of
+        the numbers, the same for every build: two builds never wait for each other."""
+        if numbers:
+            self.env.cr.execute(
+                SQL(
+                    "SELECT pg_advisory_xact_lock(%s, hashtext(number))"
+                    " FROM unnest(%s::varchar[]) AS number",
+                    SMS_LOCK_NUMBER,
+                    sorted(numbers),
+                )
+            )
 
     def _sms_refresh_statistics(self, inserted):
         """ANALYZE the tables a run fills when it inserted more rows than PostgreSQL's
@@ -199,12 +263,15 @@ class MailingSmsCampaign(models.AbstractModel):
         )
         return [row[0] for row in self.env.cr.fetchall()]
 
-    def _sms_insert_rows(self, model_name, vals_list):
+    def _sms_insert_rows(self, model_name, vals_list, skip_conflicts=False):
         """Insert rows of ``model_name`` in one statement; returns their ids in order.
 
         Used on the sending path only, for records without side effects (SMS, traces,
         trackers): columns not given take the model's defaults, computed once per call, so
         values that must differ per row (uuid, codes) are always passed explicitly.
+
+        With ``skip_conflicts``, a row a unique index refuses is left out, and only the ids
+        of the rows inserted are returned: give each row its ``id`` to know which.
         """
         if not vals_list:
             return []
@@ -237,10 +304,11 @@ class MailingSmsCampaign(models.AbstractModel):
         model.flush_model()
         self.env.cr.execute(
             SQL(
-                "INSERT INTO %s (%s) SELECT * FROM unnest(%s) RETURNING id",
+                "INSERT INTO %s (%s) SELECT * FROM unnest(%s) %s RETURNING id",
                 SQL.identifier(model._table),
                 SQL(", ").join(SQL.identifier(name) for name in names),
                 SQL(", ").join(arrays),
+                SQL("ON CONFLICT DO NOTHING" if skip_conflicts else ""),
             )
         )
         ids = [row[0] for row in self.env.cr.fetchall()]

@@ -16,3 +16,4 @@ from . import test_mailing_performance
 from . import test_mailing_protections
 from . import test_blacklist_rights
 from . import test_sms_composer
+from . import test_concurrent_builds
