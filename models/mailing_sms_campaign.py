@@ -320,7 +320,7 @@ class MailingSmsCampaign(models.AbstractModel):
         if not sms_records:
             return
         if self.sms_force_send:
-            # the SMS queue wakes at once; never sent from this transaction (RELIABILITY 6)
+            # sent once this transaction commits, never from it (RELIABILITY 6)
             sms_records.sudo()._sms_send_directly()
         else:
             self.env.ref("sms.ir_cron_sms_scheduler_action").sudo()._trigger()

@@ -25,13 +25,14 @@ Other SMS (chatter, notifications) keep Odoo's path.
 import logging
 import threading
 from datetime import timedelta
+from functools import partial
 from typing import ClassVar, NamedTuple
 
 import psycopg2
 import requests
 from werkzeug.urls import url_join
 
-from odoo import api, fields, models
+from odoo import SUPERUSER_ID, api, fields, models
 from odoo.tools import SQL, str2bool
 
 from odoo.addons.iap.tools.iap_tools import InsufficientCreditError
@@ -59,6 +60,10 @@ CLAIM_RETRIES = 5  # concurrent workers may make a claim or a result write fail 
 # SMS on its own page without a new entry in each of the table's indexes (a "HOT" update)
 SMS_FILLFACTOR = 50
 
+# ids of the SMS to send right after the current transaction commits ("Send Directly"), in
+# the data of the cursor's post-commit callbacks
+SEND_DIRECTLY_KEY = "mass_mailing_sms.send_directly"
+
 # provider answers that stop the whole run: the account, not the SMS, is the problem
 ACCOUNT_FAILURES = ("sms_credit", "sms_acc")
 
@@ -82,9 +87,19 @@ def _group_ids(value_by_id):
     return ids_by_value
 
 
-def _sms_testing():
-    """True in Odoo tests: "Send directly" then sends at once, in the test's transaction."""
-    return getattr(threading.current_thread(), "testing", False)
+def _sms_send_after_commit(registry, postcommit):
+    """Post-commit hook of "Send Directly": hands the SMS collected under
+    ``SEND_DIRECTLY_KEY`` to the dispatcher, on a cursor of its own."""
+    sms_ids = postcommit.data.get(SEND_DIRECTLY_KEY)
+    if not sms_ids:
+        return  # already handled (the tests' gateway mock runs them itself)
+    try:
+        with registry.cursor() as cr:
+            env = api.Environment(cr, SUPERUSER_ID, {})
+            env["sms.sms"]._sms_process_mailing_queue(ids=sorted(sms_ids), auto_commit=True)
+    except Exception:
+        # the SMS stay queued: the queue, woken when they were created, sends them
+        _logger.exception("SMS sent directly left to the SMS queue")
 
 
 def _sms_can_commit():
@@ -191,17 +206,17 @@ class SmsSms(models.Model):
 
     def send(self, unlink_failed=False, unlink_sent=True, auto_commit=False, raise_exception=False):
         """SMS of mailings go through the claiming dispatcher, never straight from a
-        transaction that cannot commit its claim first: outside tests and without
-        ``auto_commit`` they are left to the SMS queue, woken at once."""
+        transaction that cannot commit its claim first: with ``auto_commit`` (the caller
+        lets us commit) at once, else right after the caller's transaction commits."""
         mailing_sms = self.filtered(lambda sms: sms.mailing_id)
         others = self - mailing_sms
         if mailing_sms:
-            if _sms_testing() or auto_commit:
+            if auto_commit:
                 mailing_sms._sms_process_mailing_queue(
-                    ids=mailing_sms.ids, auto_commit=auto_commit and _sms_can_commit()
+                    ids=mailing_sms.ids, auto_commit=_sms_can_commit()
                 )
             else:
-                mailing_sms._sms_trigger_queue()
+                mailing_sms._sms_send_directly()
         if others:
             return super(SmsSms, others).send(
                 unlink_failed=unlink_failed,
@@ -212,14 +227,18 @@ class SmsSms(models.Model):
         return None
 
     def _sms_send_directly(self):
-        """F1 "Send Directly": the SMS queue wakes at once and sends these SMS in its own
-        transactions; never from the transaction that builds the campaign. Odoo tests (ours
-        and those of addons built on ours) expect the answers right away: there, the
-        dispatcher runs in the test's transaction."""
-        if _sms_testing():
-            self._sms_process_mailing_queue(ids=self.ids, auto_commit=False)
-        else:
-            self._sms_trigger_queue()
+        """F1 "Send Directly": these SMS go to the provider right after the transaction that
+        created them commits (a post-commit hook, on a cursor of its own), through the
+        dispatcher like any queued SMS; never from that transaction, before anyone else can
+        see them (RELIABILITY 6). The queue is woken as well: it sends them should the hook
+        not run (the worker stopped right after the commit). Tests never commit: the
+        gateway mock runs the dispatcher for these SMS (``MassSMSCase.mockSMSGateway``)."""
+        postcommit = self.env.cr.postcommit
+        if SEND_DIRECTLY_KEY not in postcommit.data:
+            postcommit.data[SEND_DIRECTLY_KEY] = set()
+            postcommit.add(partial(_sms_send_after_commit, self.env.registry, postcommit))
+        postcommit.data[SEND_DIRECTLY_KEY].update(self.ids)
+        self._sms_trigger_queue()
 
     @api.model
     def _sms_trigger_queue(self, at=None):

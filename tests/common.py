@@ -17,6 +17,7 @@ from odoo.addons.link_tracker.tests.common import MockLinkTracker
 from odoo.addons.mail.tests.common import mail_new_test_user
 from odoo.addons.mass_mailing.tests.common import MassMailCommon
 from odoo.addons.mass_mailing_sms.models.mailing_sms_campaign import MailingSmsCampaign
+from odoo.addons.mass_mailing_sms.models.sms_sms import SEND_DIRECTLY_KEY
 from odoo.addons.sms.tests.common import SMSCase, SMSCommon
 
 # short link of a mailing SMS: <base>/r/<code>/s/<sms id>
@@ -38,7 +39,12 @@ class MassSMSCase(SMSCase, MockLinkTracker):
 
     @contextmanager
     def mockSMSGateway(self, *args, **kwargs):
-        """Odoo's gateway mock, also aware of the SMS mailings insert in bulk (no ORM create)."""
+        """Odoo's gateway mock, also aware of the SMS mailings insert in bulk (no ORM create).
+
+        SMS sent with "Send Directly" leave once their transaction commits, which a test never
+        does: on leaving the block, the mock runs the dispatcher for them, as the post-commit
+        hook would (the others wait for the queue, which tests run explicitly).
+        """
 
         def _sms_notify_created(mailing, sms_records):
             self._new_sms += sms_records.sudo()
@@ -53,6 +59,15 @@ class MassSMSCase(SMSCase, MockLinkTracker):
             ),
         ):
             yield
+            self._sms_run_sent_directly()
+
+    def _sms_run_sent_directly(self):
+        """What the post-commit hook of "Send Directly" does once the transaction commits."""
+        sms_ids = self.env.cr.postcommit.data.pop(SEND_DIRECTLY_KEY, None)
+        if sms_ids:
+            self.env["sms.sms"].sudo()._sms_process_mailing_queue(
+                ids=sorted(sms_ids), auto_commit=False
+            )
 
     # ------------------------------------------------------------
     # ASSERTS

@@ -6,7 +6,7 @@ from unittest.mock import patch
 
 from odoo import SUPERUSER_ID, api
 from odoo.sql_db import db_connect
-from odoo.tests import TransactionCase, tagged
+from odoo.tests import tagged
 from odoo.tools import SQL, mute_logger
 
 from odoo.addons.mass_mailing_sms.models.res_config_settings import (
@@ -14,9 +14,9 @@ from odoo.addons.mass_mailing_sms.models.res_config_settings import (
     PARAM_FREQUENCY_CAP_COUNT,
     PARAM_FREQUENCY_CAP_HOURS,
 )
+from odoo.addons.mass_mailing_sms.tests.committed import NUMBERS, CommittedCampaignCase
 from odoo.addons.mass_mailing_sms.tests.common import MassSMSCommon
 
-NUMBERS = [f"+3247095{idx:04d}" for idx in range(4)]
 WAIT_SECONDS = 30  # bound of every wait on the other connection
 
 
@@ -51,74 +51,14 @@ class BuildThread(threading.Thread):
 
 
 @tagged("post_install", "-at_install", "mass_mailing_sms")
-class TestConcurrentBuilds(TransactionCase):
+class TestConcurrentBuilds(CommittedCampaignCase):
     """Issue 16.5: two builds at once, on two real connections (two cron threads, the button
     and the cron): one trace per recipient without failing the run, and the frequency cap
     held across mailings built at the same time."""
 
-    def setUp(self):
-        super().setUp()
-        self.dbname = self.env.cr.dbname
-        with self._cursor() as cr:
-            env = self._env(cr)
-            contacts = env["mailing.contact"].create(
-                [{"name": f"Race {idx}", "mobile": number} for idx, number in enumerate(NUMBERS)]
-            )
-            mailing_list = env["mailing.list"].create(
-                {"name": "Race list", "contact_ids": [(6, 0, contacts.ids)]}
-            )
-            self.mailing_ids = (
-                env["mailing.mailing"]
-                .create(
-                    [
-                        {
-                            "name": f"Race {idx}",
-                            "subject": f"Race {idx}",
-                            "mailing_type": "sms",
-                            "mailing_model_id": env["ir.model"]._get_id("mailing.list"),
-                            "contact_list_ids": [(6, 0, mailing_list.ids)],
-                            "body_plaintext": "Race sale",
-                            "state": "in_queue",
-                        }
-                        for idx in range(2)
-                    ]
-                )
-                .ids
-            )
-            self.contact_ids, self.list_id = contacts.ids, mailing_list.id
-            cr.commit()  # pylint: disable=invalid-commit
-        self.addCleanup(self._remove_committed_data)
-
     # ------------------------------------------------------------
     # HELPERS
     # ------------------------------------------------------------
-
-    def _cursor(self):
-        return db_connect(self.dbname).cursor()
-
-    @staticmethod
-    def _env(cr):
-        return api.Environment(
-            cr,
-            SUPERUSER_ID,
-            {"tracking_disable": True, "mail_create_nolog": True, "mail_create_nosubscribe": True},
-        )
-
-    def _remove_committed_data(self):
-        with self._cursor() as cr:
-            env = self._env(cr)
-            mailings = env["mailing.mailing"].browse(self.mailing_ids).exists()
-            env["mailing.trace"].search([("mass_mailing_id", "in", mailings.ids)]).unlink()
-            env["sms.sms"].search([("mailing_id", "in", mailings.ids)]).unlink()
-            sources = mailings.source_id
-            mailings.unlink()
-            sources.unlink()
-            env["mailing.list"].browse(self.list_id).unlink()
-            env["mailing.contact"].browse(self.contact_ids).unlink()
-            params = env["ir.config_parameter"]
-            for key in (PARAM_FREQUENCY_CAP, PARAM_FREQUENCY_CAP_COUNT, PARAM_FREQUENCY_CAP_HOURS):
-                params.search([("key", "=", key)]).unlink()
-            cr.commit()  # pylint: disable=invalid-commit
 
     def _start_build_during(self, cr, mailing_id):
         """Start a whole run of ``mailing_id`` on another connection while ``cr`` holds an
@@ -153,11 +93,6 @@ class TestConcurrentBuilds(TransactionCase):
             )
             self.fail(f"the second build has not ended, blocked by {blockers}")
         return build, waited
-
-    def _committed(self, query):
-        with self._cursor() as cr:
-            cr.execute(query)
-            return cr.fetchall()
 
     def _sms_per_number(self):
         return dict(

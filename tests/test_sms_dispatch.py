@@ -12,7 +12,6 @@ from odoo.sql_db import db_connect
 from odoo.tests import RecordCapturer, tagged
 from odoo.tools import SQL, mute_logger
 
-from odoo.addons.mass_mailing_sms.models import sms_sms as sms_sms_module
 from odoo.addons.mass_mailing_sms.tests.common import MassSMSCommon
 from odoo.addons.sms.tools.sms_api import SmsApi
 
@@ -60,8 +59,8 @@ class TestSmsDispatch(MassSMSCommon):
             return send_batch(api_self, messages, delivery_reports_url=delivery_reports_url)
 
         with (
-            self.mockSMSGateway(**options),
             patch.object(SmsApi, "_send_sms_batch", autospec=True, side_effect=counting_send_batch),
+            self.mockSMSGateway(**options),
         ):
             yield
 
@@ -394,24 +393,26 @@ class TestSmsDispatch(MassSMSCommon):
     # SEND DIRECTLY, TEST SMS
     # ------------------------------------------------------------
 
-    def test_send_directly_wakes_the_queue(self):
-        """Outside tests, "Send Directly" calls no provider from the transaction building
-        the campaign: it wakes the SMS queue at once."""
+    def test_send_directly_after_commit_and_wakes_the_queue(self):
+        """ "Send Directly" calls no provider from the transaction building the campaign: the
+        SMS leave once it commits (the mock plays the commit on leaving its block), and the
+        SMS queue is woken at once should that not happen."""
         self.mailing.sms_force_send = True
         cron = self.env.ref(SMS_CRON)
         with (
-            patch.object(sms_sms_module, "_sms_testing", return_value=False),
             RecordCapturer(
                 self.env["ir.cron.trigger"].sudo(), [("cron_id", "=", cron.id)]
             ) as capture,
             self.mock_gateway(),
         ):
             self.mailing.action_send_sms()
-        self.assertFalse(self.calls, "no provider call while building the campaign")
+            self.assertFalse(self.calls, "no provider call while building the campaign")
+            self.assertEqual(set(self._mailing_sms().mapped("state")), {"outgoing"})
         self.assertTrue(capture.records)
         self.assertTrue(all(t.call_at <= fields.Datetime.now() for t in capture.records))
-        self.assertEqual(set(self._mailing_sms().mapped("state")), {"outgoing"})
-        self.assertEqual(self.mailing.state, "sending")
+        self.assertEqual(len(self.calls), 3, "sent after the commit, by the dispatcher")
+        self.assertEqual(set(self._traces().mapped("trace_status")), {"pending"})
+        self.assertEqual(self.mailing.state, "done")
 
     def test_test_sms_sent_once(self):
         wizard = (

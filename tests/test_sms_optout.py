@@ -8,9 +8,8 @@ from odoo import fields
 from odoo.tests import tagged
 from odoo.tools import SQL, mute_logger
 
-from odoo.addons.link_tracker.tests.common import MockLinkTracker
 from odoo.addons.mass_mailing_sms.models.mailing_trace import SMS_CODE_LENGTH
-from odoo.addons.sms.tests.common import SMSCase
+from odoo.addons.mass_mailing_sms.tests.common import MassSMSCase
 
 STOP_LINE = re.compile(r"\nSTOP SMS: (\S+)$")
 CSRF_INPUT = re.compile(r'name="csrf_token" value="([^"]+)"')
@@ -18,7 +17,7 @@ CSRF_TOKEN = re.compile(r"[0-9a-f]{40}o[0-9]+")  # changes every second, in form
 
 
 @tagged("post_install", "-at_install", "mass_mailing_sms")
-class TestSmsOptOut(SMSCase, MockLinkTracker):
+class TestSmsOptOut(MassSMSCase):
     """The ``STOP SMS:`` link and its public pages (SPEC O2, O3, O4, C6; issue 5)."""
 
     @classmethod

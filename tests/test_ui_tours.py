@@ -2,11 +2,11 @@
 from odoo.tests import tagged
 
 from odoo.addons.mail.tests.common import mail_new_test_user
-from odoo.addons.sms.tests.common import MockSMS
+from odoo.addons.mass_mailing_sms.tests.common import MassSMSCase
 
 
 @tagged("post_install", "-at_install", "mass_mailing_sms")
-class TestUiTours(MockSMS):
+class TestUiTours(MassSMSCase):
     """What a marketer (not an administrator) does in the SMS Marketing app, in a browser."""
 
     @classmethod
@@ -98,6 +98,7 @@ class TestUiTours(MockSMS):
                 login=self.user_marketing.login,
             )
             mailing.action_send_sms()
+            self._sms_run_sent_directly()  # what its commit would do
             self.assertTrue(mailing.sms_has_insufficient_credit)
             self.start_tour(
                 "/odoo",
