@@ -46,17 +46,17 @@ class MassSMSCase(SMSCase, MockLinkTracker):
         hook would (the others wait for the queue, which tests run explicitly).
         """
 
-        def _sms_notify_created(mailing, sms_records):
-            self._new_sms += sms_records.sudo()
+        insert_rows = MailingSmsCampaign._sms_insert_rows
+
+        def _sms_insert_rows(mailing, model_name, vals_list, **kwargs):
+            ids = insert_rows(mailing, model_name, vals_list, **kwargs)
+            if model_name == "sms.sms":
+                self._new_sms += self.env["sms.sms"].sudo().browse(ids)
+            return ids
 
         with (
             super().mockSMSGateway(*args, **kwargs),
-            patch.object(
-                MailingSmsCampaign,
-                "_sms_notify_created",
-                autospec=True,
-                side_effect=_sms_notify_created,
-            ),
+            patch.object(MailingSmsCampaign, "_sms_insert_rows", _sms_insert_rows),
         ):
             yield
             self._sms_run_sent_directly()
