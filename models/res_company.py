@@ -1,16 +1,24 @@
 # Part of mass_mailing_sms. See LICENSE file for full copyright and licensing details.
 from odoo import api, fields, models
 
-from odoo.addons.sms.tools.sms_api import SmsApi
-
 from ..tools.quiet_hours import check_times_of_day
+from ..tools.sms_providers import SMS_PROVIDERS
 
 
 class ResCompany(models.Model):
-    """The company's SMS provider, and the quiet hours of its SMS mailings (issue 9), in each
-    recipient's local time."""
+    """The company's SMS provider (issue 26), and the quiet hours of its SMS mailings (issue
+    9), in each recipient's local time."""
 
     _inherit = "res.company"
+
+    # Odoo 19's name (COMPAT "Forward"): a database keeps its choice when it upgrades
+    sms_provider = fields.Selection(
+        [("iap", "Odoo IAP")],
+        "SMS Provider",
+        default="iap",
+        required=True,
+        help="Service every SMS of this company is sent through: mailings, chatter, templates.",
+    )
 
     sms_quiet_hours = fields.Boolean(
         "SMS Quiet Hours",
@@ -26,20 +34,12 @@ class ResCompany(models.Model):
             check_times_of_day(self.env, company.sms_quiet_hours_start, company.sms_quiet_hours_end)
 
     def _get_sms_api_class(self):
-        """The class that talks to this company's SMS provider (Odoo 19's name, COMPAT).
+        """The class that talks to this company's SMS provider (Odoo 19's name, COMPAT); its
+        interface is described in ``tools/sms_providers.py``."""
+        return SMS_PROVIDERS[self.sms_provider or "iap"]
 
-        Every provider class has Odoo's ``SmsApi`` interface, which is all the SMS queue and
-        the test dialog use:
-
-        - ``cls(env)``;
-        - ``_send_sms_batch(messages, delivery_reports_url=False)``: ``messages`` is
-          ``[{"content": text, "numbers": [{"uuid": sms uuid, "number": e164}]}]``; returns
-          ``[{"uuid": ..., "state": ...}]`` with Odoo's IAP states (``success``,
-          ``processing``, ``insufficient_credit``, ``wrong_number_format``...); raises
-          ``InsufficientCreditError`` when the whole call is refused, any other exception
-          when the outcome is unknown (the queue then retries under the same uuids);
-        - ``_get_sms_api_error_messages()``: ``{state: message for the marketer}``.
-
-        Odoo's IAP service is the only provider for now.
-        """
-        return SmsApi
+    def _sms_test_connection(self):
+        """What the company's provider says of its account, in plain words (``UserError``
+        when something is wrong)."""
+        self.ensure_one()
+        return self._get_sms_api_class()(self.with_company(self).env)._sms_test_connection()

@@ -19,3 +19,4 @@ from . import test_sms_composer
 from . import test_concurrent_builds
 from . import test_send_directly
 from . import test_bulk_rows
+from . import test_sms_providers

@@ -1,0 +1,54 @@
+# Part of mass_mailing_sms. See LICENSE file for full copyright and licensing details.
+from unittest.mock import patch
+
+from odoo.exceptions import AccessError, UserError
+from odoo.tests import TransactionCase, tagged
+
+from odoo.addons.iap.tools import iap_tools
+from odoo.addons.mass_mailing_sms.tools.sms_providers import SMS_PROVIDERS, IapSmsApi
+from odoo.addons.sms.tools.sms_api import SmsApi
+
+
+@tagged("post_install", "-at_install", "mass_mailing_sms")
+class TestSmsProviders(TransactionCase):
+    """Issue 26.1: one provider interface, chosen per company; Odoo IAP behind it by default,
+    sending as Odoo does, and telling in plain words whether its account works."""
+
+    def test_iap_is_the_default_provider(self):
+        company = self.env["res.company"].create({"name": "Provider Test Company"})
+        self.assertEqual(company.sms_provider, "iap")
+        self.assertIs(company._get_sms_api_class(), IapSmsApi)
+        self.assertTrue(issubclass(IapSmsApi, SmsApi), "Odoo's IAP client, unchanged")
+        api = self.env["sms.sms"].with_company(company)._sms_get_api()
+        self.assertIsInstance(api, IapSmsApi)
+
+    def test_every_provider_has_the_interface(self):
+        for name, api_class in SMS_PROVIDERS.items():
+            for method in (
+                "_send_sms_batch",
+                "_get_sms_api_error_messages",
+                "_sms_test_connection",
+            ):
+                self.assertTrue(callable(getattr(api_class, method, None)), f"{name}: {method}")
+
+    def test_iap_connection_answers_in_plain_words(self):
+        company = self.env.company
+        token = self.env["iap.account"].sudo().get("sms").account_token
+        with patch.object(iap_tools, "iap_jsonrpc", return_value=42) as call:
+            self.assertEqual(
+                company._sms_test_connection(), "Odoo IAP answers: 42 SMS credits left."
+            )
+        self.assertEqual(call.call_args.kwargs["params"]["account_token"], token)
+
+        with (
+            patch.object(iap_tools, "iap_jsonrpc", return_value=0),
+            self.assertRaisesRegex(UserError, "the account has no SMS credits: buy some"),
+        ):
+            company._sms_test_connection()
+
+        refused = AccessError("The url that this service requested returned an error.")
+        with (
+            patch.object(iap_tools, "iap_jsonrpc", side_effect=refused),
+            self.assertRaisesRegex(UserError, "could not be reached or refused the account"),
+        ):
+            company._sms_test_connection()

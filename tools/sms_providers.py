@@ -1,0 +1,46 @@
+# Part of mass_mailing_sms. See LICENSE file for full copyright and licensing details.
+"""The SMS providers (issue 26): one small interface, the shape of Odoo's ``SmsApi``, and a
+class per provider; ``res.company._get_sms_api_class()`` picks the company's.
+
+A provider class:
+
+- is built with ``cls(env)``;
+- ``_send_sms_batch(messages, delivery_reports_url=False)`` sends a batch: ``messages`` is
+  ``[{"content": text, "numbers": [{"uuid": sms uuid, "number": e164}]}]``; it answers per SMS
+  ``[{"uuid": ..., "state": ...}]`` with Odoo's IAP states (``success``, ``processing``,
+  ``insufficient_credit``, ``wrong_number_format``...), raises ``InsufficientCreditError`` when
+  the whole call is refused and any other exception when the outcome is unknown (the queue
+  then retries under the same uuids);
+- ``_get_sms_api_error_messages()`` gives ``{state: message for the marketer}``;
+- ``_sms_test_connection()`` checks the account: returns what the provider said, in plain
+  words, or raises ``UserError`` saying what is wrong.
+"""
+
+from odoo.exceptions import UserError
+
+from odoo.addons.sms.tools.sms_api import SmsApi
+
+
+class IapSmsApi(SmsApi):
+    """Odoo IAP, the default provider: Odoo's own client, unchanged, and its account check."""
+
+    def _sms_test_connection(self):
+        env = self.env
+        credit = env["iap.account"].sudo().get_credits("sms")
+        if credit is None or credit < 0:
+            raise UserError(
+                env._(
+                    "Odoo IAP could not be reached or refused the account: check that this "
+                    "server can reach the internet, and the SMS account in Settings > "
+                    "Technical > IAP Accounts."
+                )
+            )
+        if not credit:
+            raise UserError(
+                env._("Odoo IAP answers, but the account has no SMS credits: buy some to send.")
+            )
+        return env._("Odoo IAP answers: %(credit)s SMS credits left.", credit=credit)
+
+
+# res.company.sms_provider -> its class
+SMS_PROVIDERS = {"iap": IapSmsApi}
