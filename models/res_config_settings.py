@@ -10,10 +10,13 @@ PARAM_PACING_PER_MINUTE = "mass_mailing_sms.sms_pacing_per_minute"
 
 
 class ResConfigSettings(models.TransientModel):
-    """Protections of SMS marketing (issue 9): quiet hours per company, frequency cap and
-    pacing for the whole database (the SMS queue and the provider account are shared)."""
+    """The company's SMS provider (issue 26) and the protections of SMS marketing (issue 9):
+    quiet hours per company, frequency cap and pacing for the whole database (the SMS queue
+    and the provider account are shared)."""
 
     _inherit = "res.config.settings"
+
+    sms_provider = fields.Selection(related="company_id.sms_provider", readonly=False)
 
     sms_quiet_hours = fields.Boolean(related="company_id.sms_quiet_hours", readonly=False)
     sms_quiet_hours_start = fields.Float(related="company_id.sms_quiet_hours_start", readonly=False)
@@ -38,3 +41,13 @@ class ResConfigSettings(models.TransientModel):
     sms_pacing_per_minute = fields.Integer(
         "SMS per Minute", config_parameter=PARAM_PACING_PER_MINUTE, default=600
     )
+
+    def action_sms_test_connection(self):
+        """Settings' "Test connection": what the company's provider says of its account."""
+        self.ensure_one()
+        message = self.company_id._sms_test_connection()
+        return {
+            "type": "ir.actions.client",
+            "tag": "display_notification",
+            "params": {"title": self.env._("SMS Provider"), "message": message, "type": "success"},
+        }

@@ -52,3 +52,16 @@ class TestSmsProviders(TransactionCase):
             self.assertRaisesRegex(UserError, "could not be reached or refused the account"),
         ):
             company._sms_test_connection()
+
+    def test_settings_test_connection(self):
+        """Settings > SMS Marketing: the provider and its "Test connection" button."""
+        settings = self.env["res.config.settings"].create({})
+        self.assertEqual(settings.sms_provider, "iap")
+        self.env["iap.account"].sudo().get("sms")
+        with patch.object(iap_tools, "iap_jsonrpc", return_value=7):
+            action = settings.action_sms_test_connection()
+        self.assertEqual(action["tag"], "display_notification")
+        self.assertEqual(action["params"]["message"], "Odoo IAP answers: 7 SMS credits left.")
+        arch = settings.get_views([(False, "form")])["views"]["form"]["arch"]
+        self.assertIn('name="action_sms_test_connection"', arch)
+        self.assertIn('name="sms_provider"', arch)
