@@ -39,6 +39,7 @@ from odoo.addons.iap.tools.iap_tools import InsufficientCreditError
 from odoo.addons.sms.models.sms_sms import SmsSms as BaseSmsSms
 
 from ..tools.quiet_hours import quiet_until_all, recipient_timezones
+from ..tools.sms_providers import IapSmsApi
 from ..tools.sms_text import tag_short_links
 from ..tools.table_storage import set_fillfactor
 from .res_config_settings import PARAM_PACING, PARAM_PACING_PER_MINUTE
@@ -224,6 +225,62 @@ class SmsSms(models.Model):
                 auto_commit=auto_commit,
                 raise_exception=raise_exception,
             )
+        return None
+
+    def _send(self, unlink_failed=False, unlink_sent=True, raise_exception=False):
+        """Odoo's other SMS (chatter, templates, automation) leave through the company's
+        provider as well (issue 26); with Odoo IAP, Odoo's own code sends them."""
+        api_class = self.env.company._get_sms_api_class()
+        if api_class is IapSmsApi:
+            return super()._send(
+                unlink_failed=unlink_failed,
+                unlink_sent=unlink_sent,
+                raise_exception=raise_exception,
+            )
+        api = api_class(self.env)
+        messages = [
+            {
+                "content": body,
+                "numbers": [{"number": sms.number, "uuid": sms.uuid} for sms in sms_group],
+            }
+            for body, sms_group in self.grouped("body").items()
+        ]
+        try:
+            results = api._send_sms_batch(
+                messages, delivery_reports_url=url_join(self[0].get_base_url(), "/sms/status")
+            )
+        except Exception as error:
+            if raise_exception:
+                raise
+            _logger.info("SMS %s not sent by %s: %s", self.ids, type(api).__name__, error)
+            results = [{"uuid": sms.uuid, "state": "server_error"} for sms in self]
+        state_by_uuid = {result["uuid"]: result["state"] for result in results}
+        # SMS the provider did not answer for stay in the queue, as with Odoo IAP
+        answered_sudo = self.sudo().filtered(lambda sms: sms.uuid in state_by_uuid)
+        answered_sudo = answered_sudo.with_context(sms_skip_msg_notification=True)
+        for provider_state, sms_sudo in answered_sudo.grouped(
+            lambda sms: state_by_uuid[sms.uuid]
+        ).items():
+            if provider_state in self.IAP_TO_SMS_STATE_SUCCESS:
+                state, failure_type = self.IAP_TO_SMS_STATE_SUCCESS[provider_state], False
+                sms_sudo.sms_tracker_id._action_update_from_sms_state(state)
+                to_delete = unlink_sent
+            else:
+                state, failure_type = "error", self.IAP_TO_SMS_FAILURE_TYPE.get(provider_state)
+                if failure_type:
+                    sms_sudo.sms_tracker_id._action_update_from_sms_state(state, failure_type)
+                else:
+                    failure_type = "unknown"
+                    sms_sudo.sms_tracker_id._action_update_from_provider_error(provider_state)
+                to_delete = unlink_failed
+            sms_sudo.write(
+                {
+                    "state": state,
+                    "failure_type": failure_type,
+                    **({"to_delete": True} if to_delete else {}),
+                }
+            )
+        answered_sudo.mail_message_id._notify_message_notification_update()
         return None
 
     def _sms_send_directly(self):

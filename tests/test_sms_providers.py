@@ -1,4 +1,5 @@
 # Part of mass_mailing_sms. See LICENSE file for full copyright and licensing details.
+from typing import ClassVar
 from unittest.mock import patch
 
 from odoo.exceptions import AccessError, UserError
@@ -7,6 +8,32 @@ from odoo.tests import TransactionCase, tagged
 from odoo.addons.iap.tools import iap_tools
 from odoo.addons.mass_mailing_sms.tools.sms_providers import SMS_PROVIDERS, IapSmsApi
 from odoo.addons.sms.tools.sms_api import SmsApi
+
+
+class FakeProviderApi:
+    """A provider of the interface, answering in memory: numbers ending in 99 are refused as
+    malformed, those ending in 98 get no answer, the rest are accepted."""
+
+    calls: ClassVar[list] = []  # messages of each call
+
+    def __init__(self, env):
+        self.env = env
+
+    def _send_sms_batch(self, messages, delivery_reports_url=False):
+        FakeProviderApi.calls.append(messages)
+        states = {"99": "wrong_number_format", "98": None}
+        return [
+            {"uuid": number["uuid"], "state": states.get(number["number"][-2:], "success")}
+            for message in messages
+            for number in message["numbers"]
+            if states.get(number["number"][-2:], "success")
+        ]
+
+    def _get_sms_api_error_messages(self):
+        return {}
+
+    def _sms_test_connection(self):
+        return "Fake provider answers."
 
 
 @tagged("post_install", "-at_install", "mass_mailing_sms")
@@ -65,3 +92,32 @@ class TestSmsProviders(TransactionCase):
         arch = settings.get_views([(False, "form")])["views"]["form"]["arch"]
         self.assertIn('name="action_sms_test_connection"', arch)
         self.assertIn('name="sms_provider"', arch)
+
+    def test_other_sms_leave_through_the_company_provider(self):
+        """Chatter and template SMS (no mailing) go to the company's provider too."""
+        FakeProviderApi.calls = []
+        sms = self.env["sms.sms"].create(
+            [{"number": f"+324700000{end}", "body": "Your order is ready"} for end in (11, 99, 98)]
+        )
+        with patch.object(
+            type(self.env.company), "_get_sms_api_class", return_value=FakeProviderApi
+        ):
+            sms.send(unlink_sent=False)
+        self.assertEqual(
+            [number["number"] for number in FakeProviderApi.calls[0][0]["numbers"]],
+            sms.mapped("number"),
+            "one call, every SMS",
+        )
+        self.assertEqual(sms.mapped("state"), ["pending", "error", "outgoing"])
+        self.assertEqual(sms[1].failure_type, "sms_number_format")
+
+    def test_other_sms_provider_failure(self):
+        sms = self.env["sms.sms"].create({"number": "+32470000012", "body": "Hi"})
+        with (
+            patch.object(
+                type(self.env.company), "_get_sms_api_class", return_value=FakeProviderApi
+            ),
+            patch.object(FakeProviderApi, "_send_sms_batch", side_effect=OSError("unreachable")),
+        ):
+            sms.send(unlink_failed=False)
+        self.assertEqual((sms.state, sms.failure_type), ("error", "sms_server"))
