@@ -19,7 +19,7 @@ For SMS of mailings (``mailing_id`` set) the queue here:
    (``sms_quiet_until``) and the pacing limit is shared by every worker
    (``mailing.sms.pacing``).
 
-Other SMS (chatter, notifications) keep Odoo's path.
+Other SMS (chatter, notifications) keep Odoo's path, through the company's provider (``_send``).
 """
 
 import logging
