@@ -29,10 +29,10 @@ SMS_ANALYZE_TABLES = ("mailing_trace", "sms_sms", "sms_tracker")
 SMS_WAITING_STATUSES = ("outgoing", "process")
 # advisory locks a build step holds until it commits (pg_advisory_xact_lock(class, key)), so
 # that two builds at once (two cron threads, the button and the cron) check recipients and
-# numbers against what the other committed (issue 16.5)
+# numbers against what the other committed (issue 16.5; the frequency cap's lock per number:
+# mailing_sms_protections.py)
 SMS_LOCK_MAILING = 5160701  # key: the mailing's id
 SMS_LOCK_AB_TEST = 5160702  # key: the campaign of an A/B test (its versions share numbers)
-SMS_LOCK_NUMBER = 5160703  # key: hashtext(number), while the frequency cap is checked
 
 _logger = logging.getLogger(__name__)
 
@@ -94,10 +94,7 @@ class MailingSmsCampaign(models.AbstractModel):
         numbers = {info["sanitized"] for info in recipients.values() if info["sanitized"]}
         blacklisted = self._sms_get_blacklisted_numbers(numbers)
         seen = self._sms_get_seen_numbers(numbers)  # {number: (model, res_id) that got it}
-        candidates = numbers - set(seen) - blacklisted
-        if self._sms_get_frequency_cap():
-            self._sms_lock_numbers(candidates)
-        capped = self._sms_get_capped_numbers(candidates)
+        capped = self._sms_get_capped_numbers(numbers - set(seen) - blacklisted)
 
         skipped = {}  # res_id: (status, failure_type)
         duplicate_of = {}  # res_id: (model, res_id) of the recipient who keeps the SMS
@@ -206,20 +203,6 @@ class MailingSmsCampaign(models.AbstractModel):
         if self.ab_testing_enabled and self.campaign_id:
             self.env.cr.execute(
                 SQL("SELECT pg_advisory_xact_lock(%s, %s)", SMS_LOCK_AB_TEST, self.campaign_id.id)
-            )
-
-    def _sms_lock_numbers(self, numbers):
-        """Wait for the build steps of other mailings that may send to ``numbers`` to commit,
-        before counting their SMS against the frequency cap. Locks are taken in the order of
-        the numbers, the same for every build: two builds never wait for each other."""
-        if numbers:
-            self.env.cr.execute(
-                SQL(
-                    "SELECT pg_advisory_xact_lock(%s, hashtext(number))"
-                    " FROM unnest(%s::varchar[]) AS number",
-                    SMS_LOCK_NUMBER,
-                    sorted(numbers),
-                )
             )
 
     def _sms_refresh_statistics(self, inserted):

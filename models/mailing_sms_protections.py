@@ -27,6 +27,9 @@ SMS_MAX_PARTS = 10  # longer texts are refused (RELIABILITY row 7)
 SMS_ESTIMATE_SAMPLE = 10  # recipients whose text is written to estimate the parts (issue 9)
 # trace statuses of SMS that went out or will: they count towards the frequency cap
 SMS_CAP_STATUSES = ("outgoing", "process", "pending", "sent", "open", "reply")
+# advisory lock (pg_advisory_xact_lock(class, hashtext(number))) a build step holds on each
+# number it checks against the frequency cap, until it commits (issue 16.5)
+SMS_LOCK_NUMBER = 5160703
 
 
 class MailingSmsProtections(models.AbstractModel):
@@ -151,6 +154,7 @@ class MailingSmsProtections(models.AbstractModel):
         cap = self._sms_get_frequency_cap()
         if not cap or not numbers:
             return set()
+        self._sms_lock_numbers(numbers)
         count, hours = cap
         since = fields.Datetime.now() - timedelta(hours=hours)
         # mailings that may hold such SMS: still sending, or done within the window
@@ -183,3 +187,17 @@ class MailingSmsProtections(models.AbstractModel):
             )
         )
         return {row[0] for row in self.env.cr.fetchall()}
+
+    def _sms_lock_numbers(self, numbers):
+        """Wait until the build steps of other mailings that hold ``numbers`` committed, so
+        that their SMS count against the cap (the step reads in READ COMMITTED, see
+        ``_sms_next_build_step``). Locks are taken in the order of the numbers, the same for
+        every build: two builds never wait for each other."""
+        self.env.cr.execute(
+            SQL(
+                "SELECT pg_advisory_xact_lock(%s, hashtext(number))"
+                " FROM unnest(%s::varchar[]) AS number",
+                SMS_LOCK_NUMBER,
+                sorted(numbers),
+            )
+        )

@@ -261,18 +261,12 @@ class SmsSms(models.Model):
         for provider_state, sms_sudo in answered_sudo.grouped(
             lambda sms: state_by_uuid[sms.uuid]
         ).items():
-            if provider_state in self.IAP_TO_SMS_STATE_SUCCESS:
-                state, failure_type = self.IAP_TO_SMS_STATE_SUCCESS[provider_state], False
-                sms_sudo.sms_tracker_id._action_update_from_sms_state(state)
-                to_delete = unlink_sent
+            state, failure_type = self._sms_provider_outcome(provider_state)
+            if failure_type == "unknown":
+                sms_sudo.sms_tracker_id._action_update_from_provider_error(provider_state)
             else:
-                state, failure_type = "error", self.IAP_TO_SMS_FAILURE_TYPE.get(provider_state)
-                if failure_type:
-                    sms_sudo.sms_tracker_id._action_update_from_sms_state(state, failure_type)
-                else:
-                    failure_type = "unknown"
-                    sms_sudo.sms_tracker_id._action_update_from_provider_error(provider_state)
-                to_delete = unlink_failed
+                sms_sudo.sms_tracker_id._action_update_from_sms_state(state, failure_type)
+            to_delete = unlink_failed if state == "error" else unlink_sent
             sms_sudo.write(
                 {
                     "state": state,
@@ -622,10 +616,10 @@ class SmsSms(models.Model):
         """
         success_ids, failure_ids, provider_error_ids = {}, {}, {}
         for sms_id, iap_state in answers.items():
-            if iap_state in self.IAP_TO_SMS_STATE_SUCCESS:
-                success_ids.setdefault(self.IAP_TO_SMS_STATE_SUCCESS[iap_state], []).append(sms_id)
-            elif self.IAP_TO_SMS_FAILURE_TYPE.get(iap_state):
-                failure_type = self.IAP_TO_SMS_FAILURE_TYPE[iap_state]
+            state, failure_type = self._sms_provider_outcome(iap_state)
+            if state != "error":
+                success_ids.setdefault(state, []).append(sms_id)
+            elif failure_type != "unknown":
                 failure_ids.setdefault(failure_type, []).append(sms_id)
             else:
                 provider_error_ids.setdefault(iap_state or "unknown", []).append(sms_id)
@@ -638,6 +632,15 @@ class SmsSms(models.Model):
         for provider_error, sms_ids in provider_error_ids.items():
             moved = self._sms_move_forward(sms_ids, "error", "unknown")
             moved._sms_get_trackers()._action_update_from_provider_error(provider_error)
+
+    @api.model
+    def _sms_provider_outcome(self, provider_state):
+        """(SMS state, failure type) a provider's answer leads to, in Odoo's terms; the
+        failure type is "unknown" for a refusal Odoo has no type for (its trackers then keep
+        the provider's own word)."""
+        if provider_state in self.IAP_TO_SMS_STATE_SUCCESS:
+            return self.IAP_TO_SMS_STATE_SUCCESS[provider_state], False
+        return "error", self.IAP_TO_SMS_FAILURE_TYPE.get(provider_state) or "unknown"
 
     def _sms_update_traces(self, sms_state, failure_type=False):
         """The traces of these mailing SMS follow their new state, in one query.
