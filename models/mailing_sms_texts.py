@@ -7,9 +7,7 @@ import re
 
 from odoo import models
 
-from ..tools.sms_text import (
-    PLACEHOLDER_PATTERN,
-)
+from ..tools.sms_text import PLACEHOLDER_PATTERN, opt_out_line
 
 _logger = logging.getLogger(__name__)
 
@@ -92,7 +90,7 @@ class MailingSmsTexts(models.AbstractModel):
         mailing_id = self[:1].id or 0
         return {
             "link": f"{base_url}/r/xxxx/s/xxxxxx",
-            "unsubscribe": "\nSTOP SMS: %s/sms/%s/%s" % (base_url, mailing_id, "x" * 10),
+            "unsubscribe": "\n" + opt_out_line(f"{base_url}/sms/{mailing_id}/{'x' * 10}"),
         }
 
     def _sms_short_link_pattern(self):
@@ -106,6 +104,6 @@ class MailingSmsTexts(models.AbstractModel):
         return "%s/sms/%s/%s" % ((base_url or self.get_base_url()).rstrip("/"), self.id, code)
 
     def _sms_add_unsubscribe_line(self, body, code, base_url=None):
-        """The opt-out line, on its own line, never shortened (COMPAT)."""
+        """``body`` and the opt-out line, on a line of its own."""
         url = self._sms_get_unsubscribe_url(code, base_url=base_url)
-        return "%s\nSTOP SMS: %s" % (body.rstrip(), url)
+        return "%s\n%s" % (body.rstrip(), opt_out_line(url))

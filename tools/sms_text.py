@@ -33,6 +33,12 @@ def sms_parts_count(text):
     return 1 if length <= single else -(-length // multi)
 
 
+def opt_out_line(url):
+    """The line an SMS of a mailing ends with: its recipient's opt-out link (SPEC O2), never
+    shortened (COMPAT)."""
+    return f"STOP SMS: {url}"
+
+
 def tag_short_links(pattern, body, sms_id):
     """``body`` with each short link matched by ``pattern`` followed by ``/s/<sms_id>``."""
     return pattern.sub(lambda link: f"{link[1]}/s/{sms_id}", body)

@@ -2,6 +2,7 @@
 from odoo import fields, models
 
 from ..models.sms_tracker import sms_trace_status
+from ..tools.sms_text import opt_out_line
 
 
 class SmsComposer(models.TransientModel):
@@ -28,7 +29,7 @@ class SmsComposer(models.TransientModel):
 
     def _get_unsubscribe_info(self, url):
         """The line an SMS ends with, never shortened (COMPAT)."""
-        return f"STOP SMS: {url}"
+        return opt_out_line(url)
 
     def _get_optout_record_ids(self, records, recipients_info):
         optout_ids = super()._get_optout_record_ids(records, recipients_info)
