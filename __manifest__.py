@@ -3,7 +3,7 @@
     "name": "SMS Marketing",
     "summary": "Design, send and track SMS campaigns with mailing lists, "
     "link tracking, A/B tests and opt-out links",
-    "version": "18.0.2.2.0",
+    "version": "18.0.2.3.0",
     "category": "Marketing/Email Marketing",
     "author": "mass_mailing_sms contributors",
     "website": "https://github.com/mass-mailing-sms/mass_mailing_sms",
@@ -21,6 +21,7 @@
         "views/mailing_list_views.xml",
         "views/mailing_contact_views.xml",
         "views/utm_campaign_views.xml",
+        "views/sms_twilio_number_views.xml",
         "views/res_config_settings_views.xml",
         "report/mailing_trace_report_views.xml",
         "views/mass_mailing_sms_templates_portal.xml",

@@ -70,6 +70,11 @@ class MailingMailing(models.Model):
         compute="_compute_sms_has_iap_failure",
         help="Some SMS of this mailing could not be sent because the SMS account is not registered.",
     )
+    sms_account_failure_reason = fields.Char(
+        "SMS Provider Refusal",
+        compute="_compute_sms_has_iap_failure",
+        help="Why the company's own SMS provider (not Odoo IAP) refused the account.",
+    )
     sms_country_guessed_count = fields.Integer(
         "Numbers Without Country Code",
         compute="_compute_sms_country_guessed_count",
@@ -166,9 +171,11 @@ class MailingMailing(models.Model):
     def _compute_sms_has_iap_failure(self):
         self.sms_has_insufficient_credit = False
         self.sms_has_unregistered_account = False
+        self.sms_account_failure_reason = False
         sms_mailings = self.filtered(lambda m: m.mailing_type == "sms" and m.id)
         if not sms_mailings:
             return
+        own_provider = self.env.company.sms_provider not in (False, "iap")
         groups = (
             self.env["mailing.trace"]
             .sudo()
@@ -180,10 +187,16 @@ class MailingMailing(models.Model):
                     ("failure_type", "in", ("sms_credit", "sms_acc")),
                 ],
                 ["mass_mailing_id", "failure_type"],
+                ["failure_reason:max"],
             )
         )
-        for mailing, failure_type in groups:
-            if failure_type == "sms_credit":
+        for mailing, failure_type, reason in groups:
+            if own_provider:
+                # its own words, with a way to Settings rather than to Odoo IAP's shop
+                mailing.sms_account_failure_reason = reason or self.env._(
+                    "the SMS provider refused the account."
+                )
+            elif failure_type == "sms_credit":
                 mailing.sms_has_insufficient_credit = True
             else:
                 mailing.sms_has_unregistered_account = True

@@ -172,7 +172,7 @@ class MailingTrace(models.Model):
         return moved
 
     @api.model
-    def _sms_update_status_of_sms(self, sms_ids, status, failure_type=False):
+    def _sms_update_status_of_sms(self, sms_ids, status, failure_type=False, failure_reason=False):
         """``_sms_update_status`` for the traces of the SMS ``sms_ids``, found by their SMS id
         in the same query: the dispatcher's answers reach the traces without reading the
         trackers first (those of mailing SMS only point to their trace). Returns the mailings
@@ -184,6 +184,7 @@ class MailingTrace(models.Model):
             SQL("sms_id_int = ANY(%s) AND trace_type = 'sms'", list(sms_ids)),
             status,
             failure_type,
+            failure_reason,
         )
         self.invalidate_model(SMS_STATUS_FIELDS)
         return self.env["mailing.mailing"].browse({row[1] for row in rows})

@@ -13,11 +13,24 @@ class ResCompany(models.Model):
 
     # Odoo 19's name (COMPAT "Forward"): a database keeps its choice when it upgrades
     sms_provider = fields.Selection(
-        [("iap", "Odoo IAP")],
+        [("iap", "Odoo IAP"), ("twilio", "Twilio")],
         "SMS Provider",
         default="iap",
         required=True,
         help="Service every SMS of this company is sent through: mailings, chatter, templates.",
+    )
+
+    # Twilio's account: Odoo 19's names (COMPAT "Forward"), readable by administrators only
+    sms_twilio_account_sid = fields.Char("SMS Twilio Account SID", groups="base.group_system")
+    sms_twilio_auth_token = fields.Char("SMS Twilio Auth Token", groups="base.group_system")
+    sms_twilio_messaging_service_sid = fields.Char(
+        "SMS Twilio Messaging Service SID",
+        groups="base.group_system",
+        help="Twilio picks the sender from this service's pool; without one, SMS leave from "
+        "the first sender number.",
+    )
+    sms_twilio_number_ids = fields.One2many(
+        "sms.twilio.number", "company_id", "Twilio Sender Numbers"
     )
 
     sms_quiet_hours = fields.Boolean(

@@ -17,6 +17,18 @@ class ResConfigSettings(models.TransientModel):
     _inherit = "res.config.settings"
 
     sms_provider = fields.Selection(related="company_id.sms_provider", readonly=False)
+    sms_twilio_account_sid = fields.Char(
+        related="company_id.sms_twilio_account_sid", readonly=False, groups="base.group_system"
+    )
+    sms_twilio_auth_token = fields.Char(
+        related="company_id.sms_twilio_auth_token", readonly=False, groups="base.group_system"
+    )
+    sms_twilio_messaging_service_sid = fields.Char(
+        related="company_id.sms_twilio_messaging_service_sid",
+        readonly=False,
+        groups="base.group_system",
+    )
+    sms_twilio_number_count = fields.Integer(compute="_compute_sms_twilio_number_count")
 
     sms_quiet_hours = fields.Boolean(related="company_id.sms_quiet_hours", readonly=False)
     sms_quiet_hours_start = fields.Float(related="company_id.sms_quiet_hours_start", readonly=False)
@@ -42,12 +54,27 @@ class ResConfigSettings(models.TransientModel):
         "SMS per Minute", config_parameter=PARAM_PACING_PER_MINUTE, default=600
     )
 
+    def _compute_sms_twilio_number_count(self):
+        for settings in self:
+            settings.sms_twilio_number_count = len(settings.company_id.sms_twilio_number_ids)
+
     def action_sms_test_connection(self):
         """Settings' "Test connection": what the company's provider says of its account."""
         self.ensure_one()
+        # what the form shows is what gets tested: Odoo saves the settings before the call
         message = self.company_id._sms_test_connection()
         return {
             "type": "ir.actions.client",
             "tag": "display_notification",
             "params": {"title": self.env._("SMS Provider"), "message": message, "type": "success"},
         }
+
+    def action_sms_twilio_numbers(self):
+        """The senders of the company's Twilio account, in an editable list."""
+        self.ensure_one()
+        action = self.env["ir.actions.act_window"]._for_xml_id(
+            "mass_mailing_sms.sms_twilio_number_action"
+        )
+        action["domain"] = [("company_id", "=", self.company_id.id)]
+        action["context"] = {"default_company_id": self.company_id.id}
+        return action

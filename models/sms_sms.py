@@ -103,6 +103,13 @@ def _sms_send_after_commit(registry, postcommit):
         _logger.exception("SMS sent directly left to the SMS queue")
 
 
+def _int(value):
+    try:
+        return max(int(value or 0), 0)
+    except (TypeError, ValueError):
+        return 0
+
+
 def _sms_can_commit():
     """Queue code commits its steps, except in Odoo tests (never in a test's transaction)."""
     return not getattr(threading.current_thread(), "testing", False)
@@ -133,6 +140,7 @@ class SmsSms(models.Model):
         "registration_needed": "sms_registration_needed",
         "duplicate_message": "sms_duplicate",
         "incompatible_content": "sms_rejected",
+        "rejected": "sms_rejected",  # our providers' refusals with the provider's reason
     }
 
     mailing_id = fields.Many2one("mailing.mailing", index="btree_not_null")
@@ -241,7 +249,15 @@ class SmsSms(models.Model):
         messages = [
             {
                 "content": body,
-                "numbers": [{"number": sms.number, "uuid": sms.uuid} for sms in sms_group],
+                "numbers": [
+                    {
+                        "number": sms.number,
+                        "uuid": sms.uuid,
+                        "attempt": sms.sms_attempt_count + 1,
+                        "since": sms.create_date,
+                    }
+                    for sms in sms_group
+                ],
             }
             for body, sms_group in self.grouped("body").items()
         ]
@@ -254,19 +270,41 @@ class SmsSms(models.Model):
                 raise
             _logger.info("SMS %s not sent by %s: %s", self.ids, type(api).__name__, error)
             results = [{"uuid": sms.uuid, "state": "server_error"} for sms in self]
-        state_by_uuid = {result["uuid"]: result["state"] for result in results}
-        # SMS the provider did not answer for stay in the queue, as with Odoo IAP
-        answered_sudo = self.sudo().filtered(lambda sms: sms.uuid in state_by_uuid)
+        # SMS the provider did not answer for, or not clearly, stay in the queue, as with IAP
+        result_by_uuid = {
+            result["uuid"]: result
+            for result in results
+            if result.get("state") not in (None, "unknown", "throttled")
+        }
+        self.sudo()._sms_save_provider_ids(
+            {
+                sms_uuid: result["provider_message_id"]
+                for sms_uuid, result in result_by_uuid.items()
+                if result.get("provider_message_id")
+            }
+        )
+        answered_sudo = self.sudo().filtered(lambda sms: sms.uuid in result_by_uuid)
+        unknown_uuids = {r["uuid"] for r in results if r.get("state") in (None, "unknown")}
+        for sms_sudo in self.sudo().filtered(lambda sms: sms.uuid in unknown_uuids):
+            # an earlier try may have reached the provider: the next one asks it first
+            sms_sudo.sms_attempt_count += 1
         answered_sudo = answered_sudo.with_context(sms_skip_msg_notification=True)
-        for provider_state, sms_sudo in answered_sudo.grouped(
-            lambda sms: state_by_uuid[sms.uuid]
+        for (provider_state, reason), sms_sudo in answered_sudo.grouped(
+            lambda sms: (
+                result_by_uuid[sms.uuid]["state"],
+                result_by_uuid[sms.uuid].get("failure_reason") or False,
+            )
         ).items():
             state, failure_type = self._sms_provider_outcome(provider_state)
             if failure_type == "unknown":
-                sms_sudo.sms_tracker_id._action_update_from_provider_error(provider_state)
+                sms_sudo.sms_tracker_id._action_update_from_provider_error(reason or provider_state)
             else:
-                sms_sudo.sms_tracker_id._action_update_from_sms_state(state, failure_type)
-            to_delete = unlink_failed if state == "error" else unlink_sent
+                sms_sudo.sms_tracker_id._action_update_from_sms_state(
+                    state, failure_type, failure_reason=reason
+                )
+            if failure_type == "sms_blacklist":
+                sms_sudo._sms_blacklist_numbers(reason)
+            to_delete = unlink_failed if state in ("error", "canceled") else unlink_sent
             sms_sudo.write(
                 {
                     "state": state,
@@ -512,8 +550,10 @@ class SmsSms(models.Model):
             return "sent"
         numbers_by_body = {}
         by_uuid = {}
-        for sms_id, sms_uuid, number, body in self._sms_read_for_provider():
-            numbers_by_body.setdefault(body, []).append({"number": number, "uuid": sms_uuid})
+        for sms_id, sms_uuid, number, body, attempt, created in self._sms_read_for_provider():
+            numbers_by_body.setdefault(body, []).append(
+                {"number": number, "uuid": sms_uuid, "attempt": attempt, "since": created}
+            )
             by_uuid[sms_uuid] = sms_id
         messages = [
             {"content": body, "numbers": numbers} for body, numbers in numbers_by_body.items()
@@ -538,18 +578,21 @@ class SmsSms(models.Model):
         return self.env.company._get_sms_api_class()(self.env)
 
     def _sms_read_for_provider(self):
-        """(id, uuid, number, body) of these SMS in one query, in id order: what the provider
-        call needs, without loading every field of 500 SMS into records."""
-        self.flush_recordset(["uuid", "number", "body"])
+        """(id, uuid, number, body, attempt, create date) of these SMS in one query, in id
+        order: what the provider call needs, without loading every field of 500 SMS into
+        records. An attempt above 1 tells the provider that an earlier one may have reached
+        it (the SMS was claimed before and got no answer)."""
+        self.flush_recordset(["uuid", "number", "body", "sms_attempt_count"])
         self.env.cr.execute(
             SQL(
-                "SELECT id, uuid, number, body FROM sms_sms WHERE id = ANY(%s) ORDER BY id",
+                """SELECT id, uuid, number, body, COALESCE(sms_attempt_count, 1), create_date
+                     FROM sms_sms WHERE id = ANY(%s) ORDER BY id""",
                 self.ids,
             )
         )
         return [
-            (sms_id, sms_uuid, number or False, body or False)
-            for sms_id, sms_uuid, number, body in self.env.cr.fetchall()
+            (sms_id, sms_uuid, number or False, body or False, attempt, created)
+            for sms_id, sms_uuid, number, body, attempt, created in self.env.cr.fetchall()
         ]
 
     def _sms_write_results(self, results, error=None, auto_commit=True, by_uuid=None):
@@ -559,14 +602,36 @@ class SmsSms(models.Model):
         """
         if by_uuid is None:
             by_uuid = {sms.uuid: sms.id for sms in self}
-        answers = {}  # sms id: provider state
+        answers = {}  # sms id: (provider state, failure reason)
+        message_ids = {}  # uuid: the provider's id of the message
+        throttled, unknown = [], {}  # sms ids; {sms id: reason}
+        retry_after = 0
         for result in results if isinstance(results, list) else []:
-            sms_id = isinstance(result, dict) and by_uuid.get(result.get("uuid"))
-            if sms_id:
-                answers[sms_id] = result.get("state")
-        unanswered = [sms_id for sms_id in self.ids if sms_id not in answers]
-        status, retry_after = _sms_http_status(error)
-        throttled = status == 429
+            sms_uuid = isinstance(result, dict) and result.get("uuid")
+            sms_id = sms_uuid and by_uuid.get(sms_uuid)
+            if not sms_id:
+                continue
+            state, reason = result.get("state"), result.get("failure_reason") or False
+            if result.get("provider_message_id"):
+                message_ids[sms_uuid] = result["provider_message_id"]
+            if state == "throttled":
+                throttled.append(sms_id)
+                retry_after = max(retry_after, _int(result.get("retry_after")))
+            elif state and state != "unknown":
+                answers[sms_id] = (state, reason)
+            else:
+                unknown[sms_id] = reason
+        status, http_retry_after = _sms_http_status(error)
+        unanswered = [
+            sms_id
+            for sms_id in self.ids
+            if sms_id not in answers and sms_id not in unknown and sms_id not in throttled
+        ]
+        if status == 429:
+            throttled += unanswered
+            retry_after = max(retry_after, http_retry_after)
+        else:
+            unknown.update(dict.fromkeys(unanswered, False))
         if error is not None:
             _logger.info(
                 "SMS batch of %s: no answer from the provider (%s), retried later",
@@ -575,26 +640,38 @@ class SmsSms(models.Model):
             )
         elif unanswered:
             _logger.warning("SMS batch: the provider did not answer for %s SMS", len(unanswered))
-        reason = self._sms_unknown_reason(error, status)
+        elif unknown:
+            _logger.info("SMS batch: %s SMS of unknown outcome, retried later", len(unknown))
 
         def write():
             self._sms_apply_answers(answers)
-            if unanswered:
-                self.browse(unanswered)._sms_postpone(throttled, retry_after, reason)
+            self._sms_save_provider_ids(message_ids)
+            if throttled:
+                self.browse(throttled)._sms_postpone(True, retry_after, "")
+            for detail, sms_ids in _group_ids(unknown).items():
+                reason = self._sms_unknown_reason(error, status, detail)
+                self.browse(sms_ids)._sms_postpone(False, 0, reason)
 
         self._sms_in_transaction(write, auto_commit)
         failure_types = {
             self.IAP_TO_SMS_FAILURE_TYPE.get(state)
-            for state in answers.values()
+            for state, _reason in answers.values()
             if state not in self.IAP_TO_SMS_STATE_SUCCESS
         }
         if failure_types & set(ACCOUNT_FAILURES):
             return "account"
         if throttled:
             return "throttled"
-        return "unknown" if unanswered else "sent"
+        # a batch none of which was answered: the provider may be down
+        return "unknown" if unknown and not answers else "sent"
 
-    def _sms_unknown_reason(self, error, status):
+    def _sms_unknown_reason(self, error, status, detail=False):
+        if detail:
+            return self.env._(
+                "No clear answer from the SMS provider (%(detail)s); it may or may not have "
+                "sent the SMS.",
+                detail=detail,
+            )
         if error is None:
             return self.env._("The SMS provider gave no answer for this SMS.")
         if status:
@@ -608,30 +685,65 @@ class SmsSms(models.Model):
         )
 
     def _sms_apply_answers(self, answers):
-        """{sms id: provider state} -> SMS states and traces, per state.
+        """{sms id: (provider state, failure reason)} -> SMS states and traces, per state.
 
         Accepted and refused SMS update their traces straight from the SMS ids (one query per
         state, see ``_sms_update_traces``); the mailings' states are refreshed once per run
         by ``_sms_process_mailing_queue``. Unknown provider states keep Odoo's tracker path.
+        A recipient who opted out at the carrier is cancelled and blacklisted.
         """
         success_ids, failure_ids, provider_error_ids = {}, {}, {}
-        for sms_id, iap_state in answers.items():
-            state, failure_type = self._sms_provider_outcome(iap_state)
-            if state != "error":
+        for sms_id, (provider_state, reason) in answers.items():
+            state, failure_type = self._sms_provider_outcome(provider_state)
+            if state not in ("error", "canceled"):
                 success_ids.setdefault(state, []).append(sms_id)
             elif failure_type != "unknown":
-                failure_ids.setdefault(failure_type, []).append(sms_id)
+                failure_ids.setdefault((state, failure_type, reason), []).append(sms_id)
             else:
-                provider_error_ids.setdefault(iap_state or "unknown", []).append(sms_id)
+                provider_error_ids.setdefault(reason or provider_state or "unknown", []).append(
+                    sms_id
+                )
         for state, sms_ids in success_ids.items():
             moved = self._sms_move_forward(sms_ids, state, False, to_delete=True)
             moved._sms_update_traces(state)
-        for failure_type, sms_ids in failure_ids.items():
-            moved = self._sms_move_forward(sms_ids, "error", failure_type)
-            moved._sms_update_traces("error", failure_type)
+        for (state, failure_type, reason), sms_ids in failure_ids.items():
+            moved = self._sms_move_forward(sms_ids, state, failure_type)
+            moved._sms_update_traces(state, failure_type, reason)
+            if failure_type == "sms_blacklist":
+                moved._sms_blacklist_numbers(reason)
         for provider_error, sms_ids in provider_error_ids.items():
             moved = self._sms_move_forward(sms_ids, "error", "unknown")
             moved._sms_get_trackers()._action_update_from_provider_error(provider_error)
+
+    def _sms_blacklist_numbers(self, reason):
+        """The provider says these recipients opted out at the carrier: their numbers join
+        the phone blacklist, with the provider's words in its chatter."""
+        numbers = {number for number in self.mapped("number") if number}
+        if numbers:
+            self.env["phone.blacklist"].sudo()._add(
+                sorted(numbers),
+                message=self.env._(
+                    "Blacklisted on the SMS provider's word: %(reason)s",
+                    reason=reason or self.env._("the recipient opted out at the carrier"),
+                ),
+            )
+
+    def _sms_save_provider_ids(self, message_ids):
+        """{sms uuid: the provider's id of its message} on the SMS trackers, in one query:
+        delivery reports and reconciliation find the SMS by it."""
+        if not message_ids:
+            return
+        self.env["sms.tracker"].flush_model(["sms_uuid", "sms_provider_message_id"])
+        self.env.cr.execute(
+            SQL(
+                """UPDATE sms_tracker SET sms_provider_message_id = given.message_id
+                     FROM unnest(%s::varchar[], %s::varchar[]) AS given(uuid, message_id)
+                    WHERE sms_tracker.sms_uuid = given.uuid""",
+                list(message_ids),
+                list(message_ids.values()),
+            )
+        )
+        self.env["sms.tracker"].invalidate_model(["sms_provider_message_id"])
 
     @api.model
     def _sms_provider_outcome(self, provider_state):
@@ -640,9 +752,11 @@ class SmsSms(models.Model):
         the provider's own word)."""
         if provider_state in self.IAP_TO_SMS_STATE_SUCCESS:
             return self.IAP_TO_SMS_STATE_SUCCESS[provider_state], False
+        if provider_state == "blacklisted":
+            return "canceled", "sms_blacklist"
         return "error", self.IAP_TO_SMS_FAILURE_TYPE.get(provider_state) or "unknown"
 
-    def _sms_update_traces(self, sms_state, failure_type=False):
+    def _sms_update_traces(self, sms_state, failure_type=False, failure_reason=False):
         """The traces of these mailing SMS follow their new state, in one query.
 
         What the trackers would do for them (``sms.tracker._action_update_from_sms_state``),
@@ -654,7 +768,7 @@ class SmsSms(models.Model):
             self.env["mailing.trace"]
             .sudo()
             ._sms_update_status_of_sms(
-                self.ids, sms_trace_status(sms_state, failure_type), failure_type
+                self.ids, sms_trace_status(sms_state, failure_type), failure_type, failure_reason
             )
         )
 

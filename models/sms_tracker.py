@@ -25,6 +25,12 @@ class SmsTracker(models.Model):
     _inherit = "sms.tracker"
 
     mailing_trace_id = fields.Many2one("mailing.trace", ondelete="cascade", index="btree_not_null")
+    sms_provider_message_id = fields.Char(
+        "Provider Message ID",
+        index="btree_not_null",
+        readonly=True,
+        help="The provider's id of the message (Twilio's SM...), once it accepted the SMS.",
+    )
 
     def _action_update_from_sms_state(self, sms_state, failure_type=False, failure_reason=False):
         super()._action_update_from_sms_state(
@@ -40,6 +46,15 @@ class SmsTracker(models.Model):
         )
         self._sms_update_traces(error_status or "error", failure_type, failure_reason)
         return error_status, failure_type, failure_reason
+
+    def _sms_update_from_delivery_failure(self, failure_type, failure_reason=False):
+        """A delivery report said the SMS did not arrive, with the provider's reason: a bounce
+        for Odoo's bounce types (invalid destination, not allowed, rejected), else an error."""
+        status = "bounce" if failure_type in self.env["sms.sms"].BOUNCE_DELIVERY_ERRORS else None
+        self._update_sms_notifications(
+            status or "exception", failure_type=failure_type, failure_reason=failure_reason
+        )
+        self._sms_update_traces(status or "error", failure_type, failure_reason)
 
     def _sms_update_traces(self, status, failure_type=False, failure_reason=False):
         traces = self.mailing_trace_id

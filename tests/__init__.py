@@ -20,3 +20,4 @@ from . import test_concurrent_builds
 from . import test_send_directly
 from . import test_bulk_rows
 from . import test_sms_providers
+from . import test_sms_twilio

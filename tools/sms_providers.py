@@ -6,11 +6,18 @@ A provider class:
 
 - is built with ``cls(env)``;
 - ``_send_sms_batch(messages, delivery_reports_url=False)`` sends a batch: ``messages`` is
-  ``[{"content": text, "numbers": [{"uuid": sms uuid, "number": e164}]}]``; it answers per SMS
+  ``[{"content": text, "numbers": [{"uuid": sms uuid, "number": e164}]}]``, where a number
+  may also carry ``attempt`` (the how-manieth try of this SMS: above 1, an earlier one may
+  have reached the provider) and ``since`` (when the SMS was created). It answers per SMS
   ``[{"uuid": ..., "state": ...}]`` with Odoo's IAP states (``success``, ``processing``,
-  ``insufficient_credit``, ``wrong_number_format``...), raises ``InsufficientCreditError`` when
-  the whole call is refused and any other exception when the outcome is unknown (the queue
-  then retries under the same uuids);
+  ``insufficient_credit``, ``wrong_number_format``, ``unregistered``...) or ours:
+  ``rejected`` (refused for its content or another reason of the provider), ``blacklisted``
+  (the recipient opted out at the carrier: cancelled, number blacklisted), ``throttled``
+  (not sent, try later, optional ``retry_after`` seconds) and ``unknown`` (may or may not
+  have been sent: tried again under the same uuid). An answer may add
+  ``provider_message_id`` (the provider's id of the message) and ``failure_reason`` (words
+  for the marketer). It raises ``InsufficientCreditError`` when the whole call is refused and
+  any other exception when the outcome of the whole call is unknown;
 - ``_get_sms_api_error_messages()`` gives ``{state: message for the marketer}``;
 - ``_sms_test_connection()`` checks the account: returns what the provider said, in plain
   words, or raises ``UserError`` saying what is wrong.
@@ -19,6 +26,8 @@ A provider class:
 from odoo.exceptions import UserError
 
 from odoo.addons.sms.tools.sms_api import SmsApi
+
+from .sms_twilio import TwilioSmsApi
 
 
 class IapSmsApi(SmsApi):
@@ -43,4 +52,4 @@ class IapSmsApi(SmsApi):
 
 
 # res.company.sms_provider -> its class
-SMS_PROVIDERS = {"iap": IapSmsApi}
+SMS_PROVIDERS = {"iap": IapSmsApi, "twilio": TwilioSmsApi}

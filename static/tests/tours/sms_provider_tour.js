@@ -1,0 +1,93 @@
+/** @odoo-module **/
+// Part of mass_mailing_sms. See LICENSE file for full copyright and licensing details.
+
+import { registry } from "@web/core/registry";
+import { stepUtils } from "@web_tour/tour_service/tour_utils";
+
+// issue 26: the administrator sends the company's SMS through Twilio
+registry.category("web_tour.tours").add("mass_mailing_sms_twilio_settings", {
+    url: "/odoo",
+    steps: () => [
+        stepUtils.showAppsMenuItem(),
+        {
+            content: "Open the SMS Marketing app",
+            trigger: '.o_app[data-menu-xmlid="mass_mailing_sms.mass_mailing_sms_menu_root"]',
+            run: "click",
+        },
+        {
+            trigger: '.o_main_navbar [data-menu-xmlid="mass_mailing_sms.mass_mailing_sms_menu_configuration"]',
+            run: "click",
+        },
+        {
+            content: "Open the settings",
+            trigger: '.o-dropdown--menu [data-menu-xmlid="mass_mailing_sms.mass_mailing_sms_menu_settings"]',
+            run: "click",
+        },
+        {
+            content: "The Twilio fields hide while Odoo IAP sends",
+            trigger: "#sms_provider_setting:not(:has(.o_mass_sms_twilio:visible))",
+        },
+        {
+            content: "Choose Twilio",
+            trigger: "#sms_provider_setting select",
+            run: 'select "twilio"',
+        },
+        {
+            content: "Fill in the Account SID",
+            trigger: "#sms_provider_setting div[name='sms_twilio_account_sid'] input",
+            run: "edit AC11111111111111111111111111111111",
+        },
+        {
+            content: "Fill in the Auth Token, a password field",
+            trigger: "#sms_provider_setting div[name='sms_twilio_auth_token'] input[type='password']",
+            run: "edit 5ec2e7-auth-token-of-the-tests",
+        },
+        {
+            content: "Save the settings",
+            trigger: ".o_control_panel .o_form_button_save",
+            run: "click",
+            expectUnloadPage: true,
+        },
+        {
+            content: "Saved: the page reloads with the account",
+            trigger: "#sms_provider_setting div[name='sms_twilio_account_sid'] input:value(AC11111111111111111111111111111111)",
+        },
+        {
+            content: "Open the sender numbers",
+            trigger: "#sms_provider_setting button[name='action_sms_twilio_numbers']",
+            run: "click",
+        },
+        {
+            content: "Add a number",
+            trigger: ".o_control_panel .o_list_button_add",
+            run: "click",
+        },
+        {
+            trigger: ".o_list_view .o_selected_row div[name='name'] input",
+            run: "edit +1 415 555 0100",
+        },
+        {
+            content: "Save the number",
+            trigger: ".o_control_panel .o_list_button_save",
+            run: "click",
+        },
+        {
+            content: "The number is written the international way",
+            trigger: ".o_list_view .o_data_row td[name='name']:contains('+14155550100')",
+        },
+        {
+            content: "Back to the settings",
+            trigger: ".o_breadcrumb .o_back_button a, .o_breadcrumb li:first-child a",
+            run: "click",
+        },
+        {
+            content: "Test the connection",
+            trigger: "#sms_provider_setting button[name='action_sms_test_connection']",
+            run: "click",
+        },
+        {
+            content: "Twilio answers in plain words",
+            trigger: ".o_notification:contains('Twilio answers: the account Test is active.')",
+        },
+    ],
+});
