@@ -8,7 +8,7 @@ Answers by number (E.164 as Odoo sends it):
 - ending in ``0000``: ``wrong_number_format``;
 - ending in ``0001``: ``country_not_supported``;
 - anything else: ``success``.
-Like a provider with idempotency keys (Twilio-style): the SMS uuid is the key. A uuid seen
+Like a provider with idempotency keys (Odoo IAP's uuids): the SMS uuid is the key. A uuid seen
 again is answered with its first answer and counted as a replay, never delivered twice; a
 number delivered under several uuids is counted as "doubled" (the sender sent it twice).
 
@@ -29,7 +29,11 @@ number of uuids it was delivered under, ``GET /answers`` the answer given to eac
 stats are printed to stdout on SIGTERM. For the pacing check ("at most N SMS per minute"),
 the stats also give the most SMS received for the first time (replays aside) within any 60
 seconds, and the count per 60 seconds from the first.
+With ``--provider twilio`` it speaks Twilio's REST API instead (``fake_twilio.py``): the same
+faults per create request, and signed status callbacks.
+
 Usage: python fake_sms_gateway.py --port 0 [--port-file FILE] [--fault KIND:N ...]
+       [--provider twilio --twilio-sid AC... --twilio-token TOKEN [--no-callbacks]]
 """
 
 import argparse
@@ -42,6 +46,8 @@ import threading
 import time
 from collections import Counter
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import fake_twilio
 
 WINDOW = 60  # seconds: the pacing setting's "per minute" holds for any 60 seconds
 FLAKY_FAULTS = ("error500-before", "error500-after", "hang", "reset", "throttle")
@@ -151,8 +157,11 @@ class GatewayState:
         return results
 
 
-def make_handler(state):
+def make_handler(state, twilio=None):
     class Handler(BaseHTTPRequestHandler):
+        # keep-alive: the sender keeps its connections from one request to the next
+        protocol_version = "HTTP/1.1"
+
         def log_message(self, format, *args):  # noqa: A002 - quiet server
             return
 
@@ -165,8 +174,12 @@ def make_handler(state):
             self.wfile.write(body)
 
         def do_GET(self):
+            if twilio and fake_twilio.handle(self, twilio, "GET"):
+                return
             if self.path == "/stats":
-                self._reply(200, state.stats())
+                self._reply(200, {**state.stats(), **(twilio.stats() if twilio else {})})
+            elif self.path == "/twilio/final" and twilio:
+                self._reply(200, twilio.final_statuses())
             elif self.path == "/numbers":
                 with state.lock:
                     self._reply(200, dict(state.numbers))
@@ -181,11 +194,26 @@ def make_handler(state):
                 self._reply(404, {"error": "not found"})
 
         def do_POST(self):
+            if twilio and fake_twilio.handle(self, twilio, "POST"):
+                return
             length = int(self.headers.get("Content-Length") or 0)
             request = json.loads(self.rfile.read(length) or b"{}")
             if self.path != "/api/sms/3/send":
                 self._reply(404, {"error": "not found"})
                 return
+
+            def accept():
+                results = state.answer(request.get("params", {}).get("messages", []))
+                return 200, {"jsonrpc": "2.0", "id": request.get("id"), "result": results}
+
+            self._with_faults(accept)
+
+        def create_message(self, account, params):
+            """A Twilio create request, under the gateway's faults."""
+            self._with_faults(lambda: account.create(params))
+
+        def _with_faults(self, accept):
+            """Draw this call's fault, then answer: ``accept()`` gives (status, body)."""
             with state.lock:
                 state.calls += 1
                 call = state.calls
@@ -211,7 +239,7 @@ def make_handler(state):
                 )
                 self.connection.close()
                 return
-            results = state.answer(request.get("params", {}).get("messages", []))
+            status, body = accept()
             if faults.get("slow"):
                 time.sleep(faults["slow"] / 1000)
             if fault == "error500-after":
@@ -220,7 +248,7 @@ def make_handler(state):
             if fault == "hang":
                 time.sleep(state.hang_seconds)
             try:
-                self._reply(200, {"jsonrpc": "2.0", "id": request.get("id"), "result": results})
+                self._reply(status, body)
             except OSError:  # the client gave up (timeout) or died
                 return
 
@@ -236,10 +264,21 @@ def main():
     )
     parser.add_argument("--hang-seconds", type=float, default=20)
     parser.add_argument("--seed", type=int, default=17, help="of the flaky faults")
+    parser.add_argument("--provider", choices=("iap", "twilio"), default="iap")
+    parser.add_argument("--twilio-sid", default="AC" + "0" * 32)
+    parser.add_argument("--twilio-token", default="fake-twilio-token")
+    parser.add_argument(
+        "--no-callbacks", action="store_true", help="post no Twilio status callbacks"
+    )
     args = parser.parse_args()
 
     state = GatewayState(args.fault, hang_seconds=args.hang_seconds, seed=args.seed)
-    server = ThreadingHTTPServer(("127.0.0.1", args.port), make_handler(state))
+    twilio = None
+    if args.provider == "twilio":
+        twilio = fake_twilio.TwilioAccount(
+            state, args.twilio_sid, args.twilio_token, callbacks=not args.no_callbacks
+        )
+    server = ThreadingHTTPServer(("127.0.0.1", args.port), make_handler(state, twilio))
     server.daemon_threads = True
     if args.port_file:
         with open(args.port_file, "w", encoding="utf-8") as port_file:

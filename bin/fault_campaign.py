@@ -9,7 +9,9 @@ Environment: FAULT_MODE (setup, pacing-on, pacing-off, build, send, retry, check
 FAULT_TIMEOUT (seconds a send loop may take), FAULT_MAX_ATTEMPTS (unknown outcomes before an
 SMS ends in error, 10 unless set), FAULT_BATCH (SMS per provider call, 500 unless set),
 FAULT_PACING (SMS per minute, for pacing-on),
-FAULT_SEND_SECONDS (how long the send took, for the pacing check).
+FAULT_SEND_SECONDS (how long the send took, for the pacing check), FAULT_PROVIDER (``twilio``
+to send through Twilio's API, faked by the gateway, whose signed status callbacks reach the
+Odoo server at FAULT_ODOO_URL), FAULT_READ_TIMEOUT (seconds the provider may take to answer).
 
 - setup: settings of the SMS queue and a mailing list of N contacts with realistic bad data
   (malformed, missing, blacklisted, opted-out, duplicate numbers); prints ``FAULT_LIST <id>``;
@@ -23,7 +25,9 @@ FAULT_SEND_SECONDS (how long the send took, for the pacing check).
 - check: prints ``FAULT_RESULT {json}``: lost, doubled, wrongly sent numbers (from the
   gateway), the final state of every recipient, recipients without exactly one final trace,
   traces shown failed (or still queued) although the provider accepted their SMS and traces
-  shown sent although it did not;
+  shown sent although it did not; through Twilio, once its status callbacks are all posted,
+  traces whose state is not what the fake reported (delivered: Delivered, undelivered:
+  bounced);
   with pacing on, the most SMS the gateway received in any 60 seconds, against the limit.
 """
 
@@ -42,6 +46,10 @@ GATEWAY = os.environ.get("FAULT_GATEWAY", "")
 FINAL = ("sent", "pending", "bounce", "error", "cancel")
 PACING = "mass_mailing_sms.sms_pacing"
 PACING_PER_MINUTE = "mass_mailing_sms.sms_pacing_per_minute"
+PROVIDER = os.environ.get("FAULT_PROVIDER", "iap")
+TWILIO_SID = os.environ.get("FAULT_TWILIO_SID", "")
+TWILIO_TOKEN = os.environ.get("FAULT_TWILIO_TOKEN", "")
+TWILIO_FINAL_TO_TRACE = {"delivered": "sent", "undelivered": "bounce"}
 cr = env.cr
 
 
@@ -81,6 +89,8 @@ def build():
         "mass_mailing_sms.sms_max_attempts", os.environ.get("FAULT_MAX_ATTEMPTS", "10")
     )
     params.set_param("sms.session.batch.size", os.environ.get("FAULT_BATCH", "500"))
+    if PROVIDER == "twilio":
+        use_twilio(params)
     mailing_list = env["mailing.list"].browse(int(os.environ["FAULT_LIST_ID"]))
     name = os.environ.get("FAULT_NAME", "fault")
     mailing = env["mailing.mailing"].create(
@@ -104,6 +114,55 @@ def build():
         if not mailing._get_remaining_recipients():
             break
     print(f"FAULT_MAILING {mailing.id}", flush=True)
+
+
+def use_twilio(params):
+    """The company sends through Twilio, faked by the gateway; its callbacks reach the Odoo
+    server of the fault test."""
+    params.set_param("mass_mailing_sms.twilio_api_url", GATEWAY)
+    params.set_param("web.base.url", os.environ["FAULT_ODOO_URL"])
+    params.set_param("web.base.url.freeze", "True")
+    params.set_param(
+        "mass_mailing_sms.sms_provider_timeout", os.environ.get("FAULT_READ_TIMEOUT", "5")
+    )
+    company = env.company
+    company.write(
+        {
+            "sms_provider": "twilio",
+            "sms_twilio_account_sid": TWILIO_SID,
+            "sms_twilio_auth_token": TWILIO_TOKEN,
+        }
+    )
+    if not company.sms_twilio_number_ids:
+        env["sms.twilio.number"].create({"name": "+14155550100", "company_id": company.id})
+
+
+def wait_for_callbacks(timeout=600):
+    """Twilio's status callbacks still to post, after ``timeout`` seconds at most."""
+    started = time.time()
+    while time.time() - started < timeout:
+        pending = gateway("/stats").get("callbacks_pending", 0)
+        if not pending:
+            return 0
+        time.sleep(1)
+    return pending
+
+
+def wrong_final_states(mailing_id):
+    """Traces whose state is not what the fake Twilio finally reported for their SMS."""
+    final = gateway("/twilio/final")
+    cr.execute(
+        """SELECT trace.trace_status, tracker.sms_uuid FROM mailing_trace trace
+             JOIN sms_tracker tracker ON tracker.mailing_trace_id = trace.id
+            WHERE trace.mass_mailing_id = %s""",
+        (mailing_id,),
+    )
+    wrong = 0
+    for status, sms_uuid in cr.fetchall():
+        reported = final.get(sms_uuid)
+        if reported and TWILIO_FINAL_TO_TRACE[reported[-1]] != status:
+            wrong += 1
+    return wrong
 
 
 def queued_count(mailing_id):
@@ -149,6 +208,8 @@ def gateway(path):
 
 def check():
     mailing_id = int(os.environ["FAULT_MAILING_ID"])
+    callbacks_left = wait_for_callbacks() if PROVIDER == "twilio" else 0
+    cr.commit()  # a fresh snapshot: what the callbacks wrote
     cr.execute(
         """SELECT trace_status, COALESCE(failure_type, ''), COUNT(*) FROM mailing_trace
             WHERE mass_mailing_id = %s GROUP BY 1, 2 ORDER BY 1, 2""",
@@ -180,10 +241,13 @@ def check():
             WHERE trace.mass_mailing_id = %s""",
         (mailing_id,),
     )
+    # through Twilio, a message it accepted may still be reported undelivered (bounced)
+    final = gateway("/twilio/final") if PROVIDER == "twilio" else {}
     failed_but_delivered = shown_sent_not_accepted = 0
     for status, sms_uuid in cr.fetchall():
         accepted = answers.get(sms_uuid) == "success"
-        if accepted and status in ("error", "bounce", "cancel", "outgoing"):
+        delivered = accepted and (final.get(sms_uuid) or ["delivered"])[-1] == "delivered"
+        if delivered and status in ("error", "bounce", "cancel", "outgoing"):
             failed_but_delivered += 1
         elif not accepted and status in ("pending", "sent", "open", "reply"):
             shown_sent_not_accepted += 1
@@ -211,6 +275,11 @@ def check():
         "faults": stats.get("faults", {}),
         "states": states,
     }
+    if PROVIDER == "twilio":
+        result["callbacks_left"] = callbacks_left
+        result["callbacks_failed"] = stats.get("callbacks_failed", 0)
+        result["wrong_final"] = wrong_final_states(mailing_id)
+        result["reconciliations"] = stats.get("lists", 0)
     per_minute = env["sms.sms"].sudo()._sms_get_pacing_rate()
     if per_minute:
         # at most `limit` SMS in any minute: the first and the last are (total / limit - 1)

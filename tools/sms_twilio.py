@@ -32,7 +32,8 @@ _logger = logging.getLogger(__name__)
 TWILIO_API_URL = "https://api.twilio.com"
 PARAM_API_URL = "mass_mailing_sms.twilio_api_url"  # the local fake of bin/bench, bin/fault_test
 PARAM_CONNECTIONS = ("mass_mailing_sms.sms_provider_connections", 16)  # requests in flight
-TIMEOUT = (5, 30)  # seconds to connect, to read an answer
+PARAM_TIMEOUT = ("mass_mailing_sms.sms_provider_timeout", 30)  # seconds to wait for an answer
+CONNECT_TIMEOUT = 5
 RECONCILE_PAGES = 5  # pages of the message list read to find an SMS of unknown outcome
 RECONCILE_PAGE_SIZE = 50
 CLOCK_SKEW = timedelta(minutes=2)  # between our clock and Twilio's, for the message list
@@ -109,6 +110,11 @@ class TwilioSmsApi:
         except ValueError:
             self.connections = 0
         self.connections = self.connections or PARAM_CONNECTIONS[1]
+        try:
+            read_timeout = float(params.get_param(PARAM_TIMEOUT[0]) or PARAM_TIMEOUT[1])
+        except ValueError:
+            read_timeout = PARAM_TIMEOUT[1]
+        self.timeout = (CONNECT_TIMEOUT, max(read_timeout, 1))
         self.base_url = company.get_base_url()
 
     # ------------------------------------------------------------
@@ -169,7 +175,7 @@ class TwilioSmsApi:
             response = _session(self.connections).get(
                 f"{self._sms_account_url()}.json",
                 auth=(self.account_sid, self.auth_token),
-                timeout=TIMEOUT,
+                timeout=self.timeout,
             )
         except requests.RequestException as error:
             raise UserError(
@@ -245,7 +251,7 @@ class TwilioSmsApi:
                 f"{self._sms_account_url()}/Messages.json",
                 data=data,
                 auth=(self.account_sid, self.auth_token),
-                timeout=TIMEOUT,
+                timeout=self.timeout,
             )
         except requests.RequestException as error:
             # the request may have reached Twilio: reconciled before it is sent again
@@ -293,7 +299,7 @@ class TwilioSmsApi:
         for _page in range(RECONCILE_PAGES):
             try:
                 response = _session(self.connections).get(
-                    url, params=params, auth=(self.account_sid, self.auth_token), timeout=TIMEOUT
+                    url, params=params, auth=(self.account_sid, self.auth_token), timeout=self.timeout
                 )
             except requests.RequestException as error:
                 response, failure = None, type(error).__name__
