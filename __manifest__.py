@@ -3,7 +3,7 @@
     "name": "SMS Marketing",
     "summary": "Design, send and track SMS campaigns with mailing lists, "
     "link tracking, A/B tests and opt-out links",
-    "version": "18.0.2.3.0",
+    "version": "18.0.2.4.0",
     "category": "Marketing/Email Marketing",
     "author": "mass_mailing_sms contributors",
     "website": "https://github.com/mass-mailing-sms/mass_mailing_sms",
@@ -13,6 +13,7 @@
     "data": [
         "security/ir.model.access.csv",
         "data/utm_medium_data.xml",
+        "data/mailing_sms_keyword_data.xml",
         "wizard/mailing_mailing_schedule_date_views.xml",
         "wizard/mailing_sms_send_confirm_views.xml",
         "wizard/mailing_sms_test_views.xml",
@@ -22,6 +23,8 @@
         "views/mailing_contact_views.xml",
         "views/utm_campaign_views.xml",
         "views/sms_twilio_number_views.xml",
+        "views/mailing_sms_reply_views.xml",
+        "views/mailing_sms_keyword_views.xml",
         "views/res_config_settings_views.xml",
         "report/mailing_trace_report_views.xml",
         "views/mass_mailing_sms_templates_portal.xml",

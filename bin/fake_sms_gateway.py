@@ -180,6 +180,8 @@ def make_handler(state, twilio=None):
                 self._reply(200, {**state.stats(), **(twilio.stats() if twilio else {})})
             elif self.path == "/twilio/final" and twilio:
                 self._reply(200, twilio.final_statuses())
+            elif self.path == "/twilio/stops" and twilio:
+                self._reply(200, twilio.stop_report())
             elif self.path == "/numbers":
                 with state.lock:
                     self._reply(200, dict(state.numbers))
@@ -198,6 +200,11 @@ def make_handler(state, twilio=None):
                 return
             length = int(self.headers.get("Content-Length") or 0)
             request = json.loads(self.rfile.read(length) or b"{}")
+            if self.path == "/twilio/stop-plan" and twilio:
+                with state.lock:
+                    twilio.stop_plan = request
+                self._reply(200, {"numbers": len(request.get("numbers", []))})
+                return
             if self.path != "/api/sms/3/send":
                 self._reply(404, {"error": "not found"})
                 return
@@ -210,7 +217,7 @@ def make_handler(state, twilio=None):
 
         def create_message(self, account, params):
             """A Twilio create request, under the gateway's faults."""
-            self._with_faults(lambda: account.create(params))
+            self._with_faults(lambda: account.add_message(params))
 
         def _with_faults(self, accept):
             """Draw this call's fault, then answer: ``accept()`` gives (status, body)."""

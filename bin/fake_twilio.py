@@ -17,6 +17,12 @@ signs them (``X-Twilio-Signature``), from a few threads: ``sent``, then ``delive
 ``undelivered`` with error 30005 for one message in ``UNDELIVERED_EVERY``. ``GET
 /twilio/final`` gives {our SMS uuid: [Twilio's final status of each message created for it]};
 ``GET /stats`` adds the messages, list requests and callbacks (done, failed, still to post).
+
+Replies: ``POST /twilio/stop-plan`` with ``{"numbers": [...], "after": K, "url": ...}`` makes
+each of those numbers text STOP to the sender, signed, to ``url`` (our inbound webhook), once
+K messages were created; ``GET /twilio/stops`` tells, per number, when the STOP was
+acknowledged and how long after it each message to that number was created (seconds,
+negative: before).
 """
 
 import base64
@@ -56,6 +62,9 @@ class TwilioAccount:
         self.lists = 0
         self.callbacks = queue.Queue()
         self.callbacks_done = self.callbacks_failed = 0
+        self.stop_plan = None  # {"numbers", "after", "url"}
+        self.stops = {}  # number -> monotonic time its STOP was acknowledged (None: refused)
+        self.created_at = {}  # number -> [monotonic times of its messages]
         for _thread in range(CALLBACK_THREADS):
             threading.Thread(target=self._post_callbacks, daemon=True).start()
 
@@ -63,7 +72,7 @@ class TwilioAccount:
         expected = base64.b64encode(f"{self.account_sid}:{self.auth_token}".encode()).decode()
         return hmac.compare_digest(header or "", f"Basic {expected}")
 
-    def create(self, params):
+    def add_message(self, params):
         """(HTTP status, body) of a create request (the gateway draws its faults)."""
         state = self.state
         number = params.get("To", "")
@@ -105,6 +114,11 @@ class TwilioAccount:
             state.numbers[number] += 1
             state.results["success"] += 1
             state.first_times.append(time.monotonic())
+            self.created_at.setdefault(number, []).append(time.monotonic())
+            plan = self.stop_plan
+            start_stops = plan and index == plan["after"]
+        if start_stops:
+            threading.Thread(target=self._text_stops, args=(plan,), daemon=True).start()
         if callback and self.post_callbacks:
             self.callbacks.put((callback, message, "sent", None))
             self.callbacks.put(
@@ -143,6 +157,49 @@ class TwilioAccount:
     def final_statuses(self):
         with self.state.lock:
             return dict(self.final)
+
+    def stop_report(self):
+        with self.state.lock:
+            return {
+                number: {
+                    "acked": acked is not None,
+                    "created_after": [
+                        round(moment - acked, 3) for moment in self.created_at.get(number, [])
+                    ]
+                    if acked is not None
+                    else [],
+                }
+                for number, acked in self.stops.items()
+            }
+
+    def _text_stops(self, plan):
+        """Each planned number texts STOP to the sender, one after the other."""
+        sender = self.messages[0]["from"] if self.messages else ""
+        for index, number in enumerate(plan["numbers"]):
+            params = {
+                "MessageSid": f"SMstop{index:026d}",
+                "AccountSid": self.account_sid,
+                "From": number,
+                "To": sender or "",
+                "Body": "STOP",
+                "NumSegments": "1",
+            }
+            acked = None
+            for attempt in range(CALLBACK_ATTEMPTS):
+                request = urllib.request.Request(
+                    plan["url"],
+                    data=urllib.parse.urlencode(params).encode(),
+                    headers={"X-Twilio-Signature": signature(self.auth_token, plan["url"], params)},
+                )
+                try:
+                    with urllib.request.urlopen(request, timeout=30) as response:
+                        if response.status == 200:
+                            acked = time.monotonic()
+                        break
+                except (urllib.error.URLError, OSError):
+                    time.sleep(1 + attempt)
+            with self.state.lock:
+                self.stops[number] = acked
 
     def _post_callbacks(self):
         while True:

@@ -50,6 +50,7 @@ PROVIDER = os.environ.get("FAULT_PROVIDER", "iap")
 TWILIO_SID = os.environ.get("FAULT_TWILIO_SID", "")
 TWILIO_TOKEN = os.environ.get("FAULT_TWILIO_TOKEN", "")
 TWILIO_FINAL_TO_TRACE = {"delivered": "sent", "undelivered": "bounce"}
+STOP_GRACE = 2  # seconds: SMS handed over before a STOP was processed may still complete
 cr = env.cr
 
 
@@ -114,6 +115,8 @@ def build():
         if not mailing._get_remaining_recipients():
             break
     print(f"FAULT_MAILING {mailing.id}", flush=True)
+    if PROVIDER == "twilio" and name == "stop":
+        plan_stops()
 
 
 def use_twilio(params):
@@ -135,6 +138,49 @@ def use_twilio(params):
     )
     if not company.sms_twilio_number_ids:
         env["sms.twilio.number"].create({"name": "+14155550100", "company_id": company.id})
+
+
+def stop_numbers():
+    """1% of the recipients, among the last 80% to be sent: they text STOP mid-campaign."""
+    return sorted(
+        campaign_data.number_of(index)
+        for index in range(N // 5, N + 1)
+        if index % 100 == 50 and campaign_data.number_of(index) in expected_numbers()
+    )
+
+
+def plan_stops():
+    """The fake Twilio has them text STOP once a tenth of the campaign was created."""
+    plan = {
+        "numbers": stop_numbers(),
+        "after": max(len(expected_numbers()) // 10, 1),
+        "url": os.environ["FAULT_ODOO_URL"] + "/sms/twilio/inbound",
+    }
+    request = urllib.request.Request(
+        GATEWAY + "/twilio/stop-plan",
+        data=json.dumps(plan).encode(),
+        headers={"Content-Type": "application/json"},
+    )
+    with urllib.request.urlopen(request, timeout=30):
+        pass
+
+
+def stop_result():
+    """SMS created for a number after its STOP was acknowledged (beyond the SMS already in
+    flight then: STOP_GRACE seconds), STOPs not acknowledged or not blacklisted."""
+    report = gateway("/twilio/stops")
+    planned = stop_numbers()
+    cr.execute("SELECT number FROM phone_blacklist WHERE active AND number = ANY(%s)", (planned,))
+    blacklisted = {row[0] for row in cr.fetchall()}
+    after = [delay for row in report.values() for delay in row["created_after"] if delay > 0]
+    return {
+        "planned": len(planned),
+        "acked": sum(1 for row in report.values() if row["acked"]),
+        "not_blacklisted": len(set(planned) - blacklisted),
+        "in_flight": sum(1 for delay in after if delay <= STOP_GRACE),
+        "sent_after_stop": sum(1 for delay in after if delay > STOP_GRACE),
+        "stopped_numbers": [number for number in planned if number in blacklisted],
+    }
 
 
 def wait_for_callbacks(timeout=600):
@@ -163,6 +209,10 @@ def wrong_final_states(mailing_id):
         if reported and TWILIO_FINAL_TO_TRACE[reported[-1]] != status:
             wrong += 1
     return wrong
+
+
+def result_name():
+    return os.environ.get("FAULT_NAME", "")
 
 
 def queued_count(mailing_id):
@@ -255,6 +305,9 @@ def check():
     delivered = gateway("/numbers")
     stats = gateway("/stats")
     expected = expected_numbers()
+    stops = stop_result() if PROVIDER == "twilio" and result_name() == "stop" else None
+    if stops:
+        expected -= set(stops.pop("stopped_numbers"))  # opted out: not sending is right
     gave_up = states.get("error/sms_server", 0)
     result = {
         "name": os.environ.get("FAULT_NAME", ""),
@@ -275,6 +328,8 @@ def check():
         "faults": stats.get("faults", {}),
         "states": states,
     }
+    if stops:
+        result["stops"] = stops
     if PROVIDER == "twilio":
         result["callbacks_left"] = callbacks_left
         result["callbacks_failed"] = stats.get("callbacks_failed", 0)

@@ -2,6 +2,7 @@
 import logging
 import re
 
+from markupsafe import Markup
 from werkzeug.wrappers import Response
 
 from odoo import http
@@ -38,6 +39,16 @@ TWILIO_DELIVERY_ERRORS = {
 
 def _answer(status, text):
     return Response(text, status=status, content_type="text/plain")
+
+
+def _twiml(message=""):
+    """Twilio's answer to an inbound message: nothing, or one SMS back to the sender."""
+    body = Markup("<Message>%s</Message>") % message if message else Markup("")
+    return Response(
+        Markup('<?xml version="1.0" encoding="UTF-8"?><Response>%s</Response>') % body,
+        status=200,
+        content_type="text/xml",
+    )
 
 
 class SmsTwilioController(http.Controller):
@@ -86,6 +97,68 @@ class SmsTwilioController(http.Controller):
             return self._sms_refuse(404, "no such SMS", sms_uuid)
         self._sms_apply_status(tracker, form, status, message_sid)
         return _answer(200, "OK")
+
+    @http.route(
+        "/sms/twilio/inbound",
+        type="http",
+        auth="public",
+        methods=["POST"],
+        csrf=False,
+        save_session=False,
+    )
+    def sms_twilio_inbound(self, **_post):
+        """Twilio's incoming-message webhook (issue 27), set on the number or the Messaging
+        Service: STOP, START and HELP act, any other text is kept as a reply. Refusals change
+        nothing and are logged once: 415 not a form, 413 over 64 KB, 400 missing fields or an
+        empty message, 404 a number of no company, 403 missing or wrong signature."""
+        httprequest = request.httprequest
+        if httprequest.mimetype != "application/x-www-form-urlencoded":
+            return self._sms_refuse(415, "the body must be form-encoded", "inbound")
+        if (httprequest.content_length or 0) > MAX_BODY_BYTES:
+            return self._sms_refuse(413, "the body is over 64 KB", "inbound")
+        form = httprequest.form
+        message_sid, number_from = form.get("MessageSid", ""), form.get("From", "")
+        number_to, account_sid = form.get("To", ""), form.get("AccountSid", "")
+        body = form.get("Body", "").strip()
+        if not (message_sid and number_from and number_to and account_sid):
+            return self._sms_refuse(400, "MessageSid, From, To or AccountSid", "inbound")
+        if not body:
+            return self._sms_refuse(400, "an empty message", "inbound")
+        env = request.env(su=True)
+        company = self._sms_inbound_company(env, account_sid, number_to, form)
+        if not company:
+            return self._sms_refuse(404, "no company sends from this number", "inbound")
+        url = f"{company.get_base_url()}{httprequest.full_path.rstrip('?')}"
+        signature = httprequest.headers.get("X-Twilio-Signature", "")
+        if not twilio_signature_valid(
+            company.sms_twilio_auth_token, url, form.items(multi=True), signature
+        ):
+            return self._sms_refuse(403, "missing or wrong signature", "inbound")
+        answer = (
+            env["mailing.sms.reply"]
+            .with_company(company)
+            ._sms_receive(company, message_sid, number_from, body)
+        )
+        return _twiml(answer)
+
+    def _sms_inbound_company(self, env, account_sid, number_to, form):
+        """The company whose Twilio account and sender (number or Messaging Service) the
+        message was sent to."""
+        companies = env["res.company"].search(
+            [("sms_provider", "=", "twilio"), ("sms_twilio_account_sid", "=", account_sid)]
+        )
+        number = env["sms.twilio.number"].search(
+            [("name", "=", number_to), ("company_id", "in", companies.ids)], limit=1
+        )
+        if number:
+            return number.company_id
+        service = form.get("MessagingServiceSid")
+        return (
+            service
+            and companies.filtered(
+                lambda company: company.sms_twilio_messaging_service_sid == service
+            )[:1]
+        )
 
     def _sms_refuse(self, status, why, sms_uuid):
         _logger.warning(

@@ -7,7 +7,10 @@ from . import mailing_sms_texts
 from . import mailing_sms_campaign
 from . import mailing_mailing
 from . import mailing_sms_pacing
+from . import mailing_sms_keyword
+from . import mailing_sms_reply
 from . import mailing_trace
+from . import phone_blacklist
 from . import res_company
 from . import res_config_settings
 from . import res_users

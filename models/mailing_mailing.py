@@ -75,6 +75,11 @@ class MailingMailing(models.Model):
         compute="_compute_sms_has_iap_failure",
         help="Why the company's own SMS provider (not Odoo IAP) refused the account.",
     )
+    sms_reply_count = fields.Integer(
+        "SMS Replies",
+        compute="_compute_sms_reply_count",
+        help="Texts recipients sent back to this mailing's SMS (keywords aside).",
+    )
     sms_country_guessed_count = fields.Integer(
         "Numbers Without Country Code",
         compute="_compute_sms_country_guessed_count",
@@ -200,6 +205,20 @@ class MailingMailing(models.Model):
                 mailing.sms_has_insufficient_credit = True
             else:
                 mailing.sms_has_unregistered_account = True
+
+    def _compute_sms_reply_count(self):
+        groups = (
+            self.env["mailing.sms.reply"]
+            .sudo()
+            ._read_group(
+                [("mailing_id", "in", self.ids), ("kind", "=", "reply")],
+                ["mailing_id"],
+                ["__count"],
+            )
+        )
+        counts = dict(groups)
+        for mailing in self:
+            mailing.sms_reply_count = counts.get(mailing._origin, 0)
 
     def _compute_sms_country_guessed_count(self):
         groups = (
@@ -403,6 +422,16 @@ class MailingMailing(models.Model):
     def action_view_traces_delivered(self):
         """The SMS a delivery report (or a click) confirmed: Odoo's "Delivered" (SPEC C3)."""
         return self._action_view_traces_filtered("sms_delivered")
+
+    def action_view_sms_replies(self):
+        """What recipients texted back to this mailing's SMS (issue 27)."""
+        self.ensure_one()
+        action = self.env["ir.actions.act_window"]._for_xml_id(
+            "mass_mailing_sms.mailing_sms_reply_action"
+        )
+        action["domain"] = [("mailing_id", "=", self.id)]
+        action["context"] = {"search_default_filter_reply": 1}
+        return action
 
     def action_buy_sms_credits(self):
         url = self.env["iap.account"].sudo().get_credits_url(service_name="sms")

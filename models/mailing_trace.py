@@ -449,7 +449,7 @@ class MailingTraceSmsOptOut(models.Model):
         )
         if reason:
             message += " " + self.env._("Reason: %(reason)s", reason=reason.name)
-        blacklist_sudo._add([number], message=message)
+        blacklist_sudo._sms_add_for_recipient(number, message)
         return True
 
     @api.model

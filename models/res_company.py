@@ -33,6 +33,13 @@ class ResCompany(models.Model):
         "sms.twilio.number", "company_id", "Twilio Sender Numbers"
     )
 
+    sms_help_message = fields.Text(
+        "SMS Help Answer",
+        translate=True,
+        help="Answered to a recipient who texts HELP or INFO back; empty: a default naming the "
+        "company and how to stop.",
+    )
+
     sms_quiet_hours = fields.Boolean(
         "SMS Quiet Hours",
         help="Marketing SMS due in this window (recipient's local time, from the country of "
@@ -45,6 +52,15 @@ class ResCompany(models.Model):
     def _check_sms_quiet_hours(self):
         for company in self:
             check_times_of_day(self.env, company.sms_quiet_hours_start, company.sms_quiet_hours_end)
+
+    def _sms_get_help_message(self):
+        """What a HELP reply gets back: the company's text, or a default naming it."""
+        self.ensure_one()
+        return self.sms_help_message or self.env._(
+            "%(company)s: marketing messages. Reply STOP to stop receiving them, START to "
+            "receive them again.",
+            company=self.name,
+        )
 
     def _get_sms_api_class(self):
         """The class that talks to this company's SMS provider (Odoo 19's name, COMPAT); its

@@ -29,6 +29,8 @@ class ResConfigSettings(models.TransientModel):
         groups="base.group_system",
     )
     sms_twilio_number_count = fields.Integer(compute="_compute_sms_twilio_number_count")
+    sms_help_message = fields.Text(related="company_id.sms_help_message", readonly=False)
+    sms_twilio_inbound_url = fields.Char(compute="_compute_sms_twilio_inbound_url")
 
     sms_quiet_hours = fields.Boolean(related="company_id.sms_quiet_hours", readonly=False)
     sms_quiet_hours_start = fields.Float(related="company_id.sms_quiet_hours_start", readonly=False)
@@ -57,6 +59,12 @@ class ResConfigSettings(models.TransientModel):
     def _compute_sms_twilio_number_count(self):
         for settings in self:
             settings.sms_twilio_number_count = len(settings.company_id.sms_twilio_number_ids)
+
+    def _compute_sms_twilio_inbound_url(self):
+        for settings in self:
+            settings.sms_twilio_inbound_url = (
+                f"{settings.company_id.get_base_url()}/sms/twilio/inbound"
+            )
 
     def action_sms_test_connection(self):
         """Settings' "Test connection": what the company's provider says of its account."""

@@ -21,3 +21,4 @@ from . import test_send_directly
 from . import test_bulk_rows
 from . import test_sms_providers
 from . import test_sms_twilio
+from . import test_sms_replies

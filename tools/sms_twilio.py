@@ -299,7 +299,10 @@ class TwilioSmsApi:
         for _page in range(RECONCILE_PAGES):
             try:
                 response = _session(self.connections).get(
-                    url, params=params, auth=(self.account_sid, self.auth_token), timeout=self.timeout
+                    url,
+                    params=params,
+                    auth=(self.account_sid, self.auth_token),
+                    timeout=self.timeout,
                 )
             except requests.RequestException as error:
                 response, failure = None, type(error).__name__

@@ -91,3 +91,35 @@ registry.category("web_tour.tours").add("mass_mailing_sms_twilio_settings", {
         },
     ],
 });
+
+// issue 27: a marketer reads what a recipient texted back to a mailing
+registry.category("web_tour.tours").add("mass_mailing_sms_replies", {
+    url: "/odoo",
+    steps: () => [
+        stepUtils.showAppsMenuItem(),
+        {
+            content: "Open the SMS Marketing app",
+            trigger: '.o_app[data-menu-xmlid="mass_mailing_sms.mass_mailing_sms_menu_root"]',
+            run: "click",
+        },
+        {
+            content: "Open the mailing",
+            trigger: ".o_kanban_record:contains('Tour Replies Sale')",
+            run: "click",
+        },
+        {
+            content: "The Replies button counts the one reply",
+            trigger: ".o_mass_sms_replies_button:contains('1'):contains('Replies')",
+            run: "click",
+        },
+        {
+            content: "Open the reply",
+            trigger: ".o_mass_sms_reply_list .o_data_row td:contains('Is the sale on Sunday too?')",
+            run: "click",
+        },
+        {
+            content: "Read it, with who sent it",
+            trigger: ".o_mass_sms_reply_form:has(.o_field_widget[name='recipient_name']:contains('Tour Replier')) .o_mass_sms_reply_body:contains('Is the sale on Sunday too?')",
+        },
+    ],
+});
