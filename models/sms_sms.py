@@ -541,16 +541,50 @@ class SmsSms(models.Model):
         return ready, next_at and next_at + timedelta(seconds=1)
 
     def _sms_send_claimed(self, auto_commit=True):
-        """Hand claimed SMS to the provider in one call and write its answers.
+        """Hand claimed SMS to the provider and write its answers: in one call, or in chunks
+        for a provider that takes SMS one by one (``_sms_chunk_size``), each chunk but the
+        first checked again just before it leaves (a STOP reply or a blacklist since the
+        claim cancels the SMS not handed over yet).
 
         :return: "sent" (answered), "account" (account-level refusal: stop the run),
           "throttled" (HTTP 429: stop and wait) or "unknown" (no usable answer).
         """
         if not self:
             return "sent"
+        api = self._sms_get_api()
+        rows = self._sms_read_for_provider()
+        chunk_size = getattr(api, "_sms_chunk_size", 0) or len(rows)
+        outcomes = []
+        for start in range(0, len(rows), chunk_size):
+            chunk = rows[start : start + chunk_size]
+            if outcomes and outcomes[-1] in ("account", "throttled"):
+                # the run stops: the SMS not handed over wait, without counting an attempt
+                left = self.browse([row[0] for row in rows[start:]])
+                self._sms_in_transaction(
+                    lambda left=left: left._sms_postpone(True, 0, ""), auto_commit
+                )
+                break
+            if start:
+                chunk = self._sms_recheck_rows(chunk, auto_commit)
+            if chunk:
+                outcomes.append(self._sms_send_rows(api, chunk, auto_commit))
+        for outcome in ("account", "throttled"):
+            if outcome in outcomes:
+                return outcome
+        return "unknown" if outcomes and set(outcomes) == {"unknown"} else "sent"
+
+    def _sms_recheck_rows(self, rows, auto_commit):
+        """The rows of SMS that may still go out: the others are cancelled (in a transaction
+        of its own, which sees what other transactions committed since the claim)."""
+        sms = self.browse([row[0] for row in rows])
+        canceled = self._sms_in_transaction(sms._sms_cancel_stale_mailing_sms, auto_commit)
+        return [row for row in rows if row[0] not in canceled.ids]
+
+    def _sms_send_rows(self, api, rows, auto_commit):
+        """One call of the provider for these rows of ``_sms_read_for_provider``."""
         numbers_by_body = {}
         by_uuid = {}
-        for sms_id, sms_uuid, number, body, attempt, created in self._sms_read_for_provider():
+        for sms_id, sms_uuid, number, body, attempt, created in rows:
             numbers_by_body.setdefault(body, []).append(
                 {"number": number, "uuid": sms_uuid, "attempt": attempt, "since": created}
             )
@@ -558,19 +592,18 @@ class SmsSms(models.Model):
         messages = [
             {"content": body, "numbers": numbers} for body, numbers in numbers_by_body.items()
         ]
-        delivery_reports_url = url_join(self[0].get_base_url(), "/sms/status")
+        sms = self.browse(list(by_uuid.values()))
+        delivery_reports_url = url_join(sms[0].get_base_url(), "/sms/status")
         error = None
         try:
-            results = self._sms_get_api()._send_sms_batch(
-                messages, delivery_reports_url=delivery_reports_url
-            )
+            results = api._send_sms_batch(messages, delivery_reports_url=delivery_reports_url)
         except InsufficientCreditError:
             # the provider refused the whole call: nothing went out
-            results = [{"uuid": sms.uuid, "state": "insufficient_credit"} for sms in self]
+            results = [{"uuid": sms_uuid, "state": "insufficient_credit"} for sms_uuid in by_uuid]
         except Exception as exception:  # noqa: BLE001 - any failure of the call: unknown outcome
             error = exception
             results = []
-        return self._sms_write_results(results, error, auto_commit=auto_commit, by_uuid=by_uuid)
+        return sms._sms_write_results(results, error, auto_commit=auto_commit, by_uuid=by_uuid)
 
     @api.model
     def _sms_get_api(self):

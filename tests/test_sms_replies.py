@@ -194,3 +194,36 @@ class TestSmsRepliesTour(TwilioCase):
             self.env.company, "SM" + "8" * 32, "+32470930001", "Is the sale on Sunday too?"
         )
         self.start_tour("/odoo", "mass_mailing_sms_replies", login=self.user_marketing.login)
+
+
+@tagged("post_install", "-at_install", "mass_mailing_sms")
+class TestSmsStopBetweenChunks(TwilioCase):
+    """Issue 27.4: Twilio takes SMS one by one, so a claimed batch leaves in chunks, each
+    checked again just before it goes: a STOP processed meanwhile stops the SMS not handed
+    over yet."""
+
+    def test_stop_while_the_batch_is_sending(self):
+        numbers = [f"+3247094{idx:04d}" for idx in range(8)]
+        partners = self.env["res.partner"].create(
+            [{"name": f"Chunk {idx}", "mobile": n} for idx, n in enumerate(numbers)]
+        )
+        mailing = self._create_sms_mailing(mailing_domain=[("id", "in", partners.ids)])
+        mailing.action_send_sms()
+        # one request at a time: chunks of 4, sent from this thread
+        self.env["ir.config_parameter"].sudo().set_param(
+            "mass_mailing_sms.sms_provider_connections", 1
+        )
+        last = numbers[-1]
+
+        def texts_stop_on_first_request(params):
+            if not self.fake_twilio.messages:
+                self.env["mailing.sms.reply"].sudo()._sms_receive(
+                    self.env.company, "SM" + "6" * 32, last, "STOP"
+                )
+
+        self.fake_twilio.on_create = texts_stop_on_first_request
+        self.env["sms.sms"].sudo()._sms_process_mailing_queue(auto_commit=False)
+        self.assertEqual(self.fake_twilio.sent_to(last), [], "its SMS was not handed over")
+        trace = mailing.sudo().mailing_trace_ids.filtered(lambda t: t.sms_number == last)
+        self.assertEqual((trace.trace_status, trace.failure_type), ("cancel", "sms_blacklist"))
+        self.assertEqual(len(self.fake_twilio.messages), len(numbers) - 1)

@@ -50,6 +50,7 @@ class FakeTwilio:
         self.faults = {}
         self._lock = threading.Lock()
         self._sids = itertools.count(1)
+        self.on_create = None  # called with the parameters of each create request
 
     def handle(self, request):
         url = urlsplit(request.url)
@@ -83,6 +84,8 @@ class FakeTwilio:
         return f"Basic {token}"
 
     def _create(self, request, params):
+        if self.on_create:
+            self.on_create(params)
         with self._lock:
             faults = self.faults.get(params.get("To"))
             fault = faults.pop(0) if faults else None

@@ -19,6 +19,9 @@ A provider class:
   for the marketer). It raises ``InsufficientCreditError`` when the whole call is refused and
   any other exception when the outcome of the whole call is unknown;
 - ``_get_sms_api_error_messages()`` gives ``{state: message for the marketer}``;
+- optionally ``_sms_chunk_size``: SMS per call for a provider that takes them one by one; the
+  dispatcher then hands a claimed batch over in chunks, each checked again (blacklist, opt-out)
+  just before it leaves;
 - ``_sms_test_connection()`` checks the account: returns what the provider said, in plain
   words, or raises ``UserError`` saying what is wrong.
 """

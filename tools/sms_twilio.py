@@ -31,7 +31,7 @@ _logger = logging.getLogger(__name__)
 
 TWILIO_API_URL = "https://api.twilio.com"
 PARAM_API_URL = "mass_mailing_sms.twilio_api_url"  # the local fake of bin/bench, bin/fault_test
-PARAM_CONNECTIONS = ("mass_mailing_sms.sms_provider_connections", 16)  # requests in flight
+PARAM_CONNECTIONS = ("mass_mailing_sms.sms_provider_connections", 24)  # requests in flight
 PARAM_TIMEOUT = ("mass_mailing_sms.sms_provider_timeout", 30)  # seconds to wait for an answer
 CONNECT_TIMEOUT = 5
 RECONCILE_PAGES = 5  # pages of the message list read to find an SMS of unknown outcome
@@ -120,6 +120,13 @@ class TwilioSmsApi:
     # ------------------------------------------------------------
     # THE INTERFACE
     # ------------------------------------------------------------
+
+    @property
+    def _sms_chunk_size(self):
+        """SMS per call of ``_send_sms_batch``: the dispatcher checks each chunk again just
+        before it leaves (a STOP since the claim), so that a chunk is a fraction of a second
+        of sending, four rounds of requests."""
+        return self.connections * 4
 
     def _send_sms_batch(self, messages, delivery_reports_url=False):
         """One request per SMS, up to ``connections`` at once. An SMS tried before without a
