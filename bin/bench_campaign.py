@@ -29,6 +29,7 @@ N = int(os.environ["BENCH_N"])
 GATEWAY = os.environ["BENCH_GATEWAY"]
 LABEL = os.environ.get("BENCH_LABEL", "ours")
 FINAL = ("sent", "pending", "bounce", "error", "cancel", "process")
+CRON_CALLS = []  # seconds each cron call took
 cr = env.cr
 
 
@@ -80,10 +81,14 @@ def run(mailing):
     queries_before = odoo.sql_db.sql_counter
     started = time.time()
     for _round in range(10000):
-        env["mailing.mailing"]._process_mass_mailing_queue()
-        cr.commit()
-        env["sms.sms"]._process_queue()
-        cr.commit()
+        for cron_call in (
+            env["mailing.mailing"]._process_mass_mailing_queue,
+            env["sms.sms"]._process_queue,
+        ):
+            call_started = time.time()
+            cron_call()
+            cr.commit()
+            CRON_CALLS.append(time.time() - call_started)
         env.invalidate_all()
         counts = trace_counts(mailing)
         traced = sum(counts.values())
@@ -94,7 +99,18 @@ def run(mailing):
         if time.time() - started > 3600:
             break
     elapsed = time.time() - started
-    return elapsed, odoo.sql_db.sql_counter - queries_before
+    return elapsed, odoo.sql_db.sql_counter - queries_before, started
+
+
+def first_sms_after(mailing, started):
+    """Seconds from the start of the send to the first SMS the provider answered for."""
+    cr.execute(
+        """SELECT EXTRACT(EPOCH FROM MIN(sent_datetime) AT TIME ZONE 'UTC')
+             FROM mailing_trace WHERE mass_mailing_id = %s""",
+        (mailing.id,),
+    )
+    first = cr.fetchone()[0]
+    return round(float(first) - started, 2) if first else None
 
 
 def send_rate(mailing):
@@ -123,11 +139,11 @@ def main():
 
         profiler = cProfile.Profile()
         profiler.enable()
-        elapsed, queries = run(mailing)
+        elapsed, queries, started = run(mailing)
         profiler.disable()
         pstats.Stats(profiler).sort_stats("cumulative").print_stats(40)
     else:
-        elapsed, queries = run(mailing)
+        elapsed, queries, started = run(mailing)
     counts = trace_counts(mailing)
     cr.execute(
         "SELECT COUNT(*), COUNT(DISTINCT res_id) FROM mailing_trace WHERE mass_mailing_id = %s",
@@ -140,6 +156,8 @@ def main():
         "seconds": round(elapsed, 2),
         "recipients_per_second": round(N / elapsed, 1) if elapsed else None,
         "send_per_second": send_rate(mailing),
+        "first_sms_seconds": first_sms_after(mailing, started),
+        "longest_cron_call": round(max(CRON_CALLS, default=0), 2),
         "queries": queries,
         "queries_per_recipient": round(queries / N, 3),
         "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),

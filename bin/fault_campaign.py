@@ -304,17 +304,21 @@ def check():
     unfinished = sum(count for state, count in states.items() if state.split("/")[0] not in FINAL)
     delivered = gateway("/numbers")
     stats = gateway("/stats")
+    # recipients who texted STOP (this scenario, or an earlier one on the same list):
+    # not sending to them is right
+    cr.execute("SELECT number FROM phone_blacklist WHERE active AND sms_recipient_opt_out")
+    stopped = {row[0] for row in cr.fetchall()}
     expected = expected_numbers()
     stops = stop_result() if PROVIDER == "twilio" and result_name() == "stop" else None
     if stops:
-        expected -= set(stops.pop("stopped_numbers"))  # opted out: not sending is right
+        stops.pop("stopped_numbers")
     gave_up = states.get("error/sms_server", 0)
     result = {
         "name": os.environ.get("FAULT_NAME", ""),
         "n": N,
-        "expected": len(expected),
+        "expected": len(expected - stopped),
         "delivered": len(delivered),
-        "lost": len(expected - set(delivered)),
+        "lost": len(expected - stopped - set(delivered)),
         "doubled": sum(1 for count in delivered.values() if count > 1),
         "wrongly_sent": len(set(delivered) - expected),
         "replays": stats["replays"],
