@@ -68,10 +68,9 @@ class SmsTwilioController(http.Controller):
         nothing and is logged once: 415 not a form, 413 over 64 KB, 400 missing or unknown
         fields, 404 unknown SMS, 403 missing or wrong signature."""
         httprequest = request.httprequest
-        if httprequest.mimetype != "application/x-www-form-urlencoded":
-            return self._sms_refuse(415, "the body must be form-encoded", sms_uuid)
-        if (httprequest.content_length or 0) > MAX_BODY_BYTES:
-            return self._sms_refuse(413, "the body is over 64 KB", sms_uuid)
+        refused = self._sms_refuse_body(httprequest, sms_uuid)
+        if refused:
+            return refused
         form = httprequest.form
         status = form.get("MessageStatus", "")
         message_sid = form.get("MessageSid", "")
@@ -112,10 +111,9 @@ class SmsTwilioController(http.Controller):
         nothing and are logged once: 415 not a form, 413 over 64 KB, 400 missing fields or an
         empty message, 404 a number of no company, 403 missing or wrong signature."""
         httprequest = request.httprequest
-        if httprequest.mimetype != "application/x-www-form-urlencoded":
-            return self._sms_refuse(415, "the body must be form-encoded", "inbound")
-        if (httprequest.content_length or 0) > MAX_BODY_BYTES:
-            return self._sms_refuse(413, "the body is over 64 KB", "inbound")
+        refused = self._sms_refuse_body(httprequest, "inbound")
+        if refused:
+            return refused
         form = httprequest.form
         message_sid, number_from = form.get("MessageSid", ""), form.get("From", "")
         number_to, account_sid = form.get("To", ""), form.get("AccountSid", "")
@@ -159,6 +157,14 @@ class SmsTwilioController(http.Controller):
                 lambda company: company.sms_twilio_messaging_service_sid == service
             )[:1]
         )
+
+    def _sms_refuse_body(self, httprequest, label):
+        """415 for a body that is not a form, 413 over 64 KB; None for a body to read."""
+        if httprequest.mimetype != "application/x-www-form-urlencoded":
+            return self._sms_refuse(415, "the body must be form-encoded", label)
+        if (httprequest.content_length or 0) > MAX_BODY_BYTES:
+            return self._sms_refuse(413, "the body is over 64 KB", label)
+        return None
 
     def _sms_refuse(self, status, why, sms_uuid):
         _logger.warning(

@@ -105,16 +105,9 @@ class TwilioSmsApi:
         self.from_number = company.sms_twilio_number_ids[:1].name or ""
         params = env["ir.config_parameter"].sudo()
         self.api_url = (params.get_param(PARAM_API_URL) or TWILIO_API_URL).rstrip("/")
-        try:
-            self.connections = max(int(params.get_param(PARAM_CONNECTIONS[0]) or 0), 0)
-        except ValueError:
-            self.connections = 0
-        self.connections = self.connections or PARAM_CONNECTIONS[1]
-        try:
-            read_timeout = float(params.get_param(PARAM_TIMEOUT[0]) or PARAM_TIMEOUT[1])
-        except ValueError:
-            read_timeout = PARAM_TIMEOUT[1]
-        self.timeout = (CONNECT_TIMEOUT, max(read_timeout, 1))
+        # ir.config_parameter values read as the dispatcher reads its own (bad: default)
+        self.connections = env["sms.sms"]._sms_get_param(PARAM_CONNECTIONS)
+        self.timeout = (CONNECT_TIMEOUT, env["sms.sms"]._sms_get_param(PARAM_TIMEOUT))
         self.base_url = company.get_base_url()
 
     # ------------------------------------------------------------

@@ -4,16 +4,22 @@
 import { registry } from "@web/core/registry";
 import { stepUtils } from "@web_tour/tour_service/tour_utils";
 
-// issue 26: the administrator sends the company's SMS through Twilio
-registry.category("web_tour.tours").add("mass_mailing_sms_twilio_settings", {
-    url: "/odoo",
-    steps: () => [
+function openSmsApp() {
+    return [
         stepUtils.showAppsMenuItem(),
         {
             content: "Open the SMS Marketing app",
             trigger: '.o_app[data-menu-xmlid="mass_mailing_sms.mass_mailing_sms_menu_root"]',
             run: "click",
         },
+    ];
+}
+
+// issue 26: the administrator sends the company's SMS through Twilio
+registry.category("web_tour.tours").add("mass_mailing_sms_twilio_settings", {
+    url: "/odoo",
+    steps: () => [
+        ...openSmsApp(),
         {
             trigger: '.o_main_navbar [data-menu-xmlid="mass_mailing_sms.mass_mailing_sms_menu_configuration"]',
             run: "click",
@@ -96,12 +102,7 @@ registry.category("web_tour.tours").add("mass_mailing_sms_twilio_settings", {
 registry.category("web_tour.tours").add("mass_mailing_sms_replies", {
     url: "/odoo",
     steps: () => [
-        stepUtils.showAppsMenuItem(),
-        {
-            content: "Open the SMS Marketing app",
-            trigger: '.o_app[data-menu-xmlid="mass_mailing_sms.mass_mailing_sms_menu_root"]',
-            run: "click",
-        },
+        ...openSmsApp(),
         {
             content: "Open the mailing",
             trigger: ".o_kanban_record:contains('Tour Replies Sale')",
