@@ -4,7 +4,7 @@
 # pylint: disable=invalid-commit,print-used
 """One step of a fault test (bin/fault_test), run through `odoo-bin shell`.
 
-Environment: FAULT_MODE (setup, pacing-on, pacing-off, build, send, retry, check), FAULT_N
+Environment: FAULT_MODE (setup, pacing-on, pacing-off, build, rebuild, send, retry, check), FAULT_N
 (recipients), FAULT_GATEWAY (fake gateway URL), FAULT_LIST_ID, FAULT_MAILING_ID, FAULT_NAME,
 FAULT_TIMEOUT (seconds a send loop may take), FAULT_MAX_ATTEMPTS (unknown outcomes before an
 SMS ends in error, 10 unless set), FAULT_BATCH (SMS per provider call, 500 unless set),
@@ -107,6 +107,14 @@ def build():
     )
     mailing.action_launch()
     cr.commit()
+    print(f"FAULT_MAILING {mailing.id}", flush=True)
+    build_all(mailing)
+    if PROVIDER == "twilio" and name == "stop":
+        plan_stops()
+
+
+def build_all(mailing):
+    """Run the mailing queue until every recipient is built (one chunk per call)."""
     started = time.time()
     while time.time() - started < 1800:
         env["mailing.mailing"]._process_mass_mailing_queue()
@@ -114,9 +122,11 @@ def build():
         env.invalidate_all()
         if not mailing._get_remaining_recipients():
             break
-    print(f"FAULT_MAILING {mailing.id}", flush=True)
-    if PROVIDER == "twilio" and name == "stop":
-        plan_stops()
+
+
+def rebuild():
+    """kill-build: the build was killed; the mailing queue runs again on the same mailing."""
+    build_all(env["mailing.mailing"].browse(int(os.environ["FAULT_MAILING_ID"])))
 
 
 def use_twilio(params):
@@ -359,6 +369,7 @@ def check():
     "pacing-on": pacing_on,
     "pacing-off": pacing_off,
     "build": build,
+    "rebuild": rebuild,
     "send": send,
     "retry": retry,
     "check": check,

@@ -4,7 +4,6 @@ import logging
 from odoo import api, fields, models
 from odoo.exceptions import UserError
 from odoo.osv import expression
-from odoo.tools import SQL
 
 from ..tools.quiet_hours import check_times_of_day, format_window
 
@@ -59,6 +58,13 @@ class MailingMailing(models.Model):
     sms_force_send = fields.Boolean(
         "Send Directly",
         help="Hand the SMS to the provider at once instead of leaving them to the SMS queue.",
+    )
+    sms_build_pending = fields.Boolean(
+        "Recipients Left to Build",
+        copy=False,
+        readonly=True,
+        help="The mailing queue builds this SMS mailing chunk by chunk and has recipients "
+        "left: the mailing stays sending until they are built and their SMS sent.",
     )
     sms_has_insufficient_credit = fields.Boolean(
         "Insufficient SMS credits",
@@ -333,9 +339,12 @@ class MailingMailing(models.Model):
         if vals.get("state") == "done" and self.env.context.get("mass_mailing_sms_queue"):
             # The email queue marks a mailing done once every recipient has a trace; an SMS
             # mailing stays "sending" until its SMS have left our queue (SPEC G3).
+            vals = dict(vals, sms_build_pending=False)
             waiting = self._sms_filter_waiting()
             if waiting:
-                super(MailingMailing, waiting).write({"state": "sending"})
+                super(MailingMailing, waiting).write(
+                    {"state": "sending", "sms_build_pending": False}
+                )
                 others = self - waiting
                 return super(MailingMailing, others).write(vals) if others else True
         return super().write(vals)
@@ -479,17 +488,34 @@ class MailingMailing(models.Model):
         return self._sms_send(res_ids=res_ids)
 
     def _get_remaining_recipients(self):
-        """SMS recipients not traced yet, in one query (no list of every id in the domain)."""
-        if self.mailing_type != "sms" or self.ab_testing_enabled:
+        """SMS recipients not traced yet, in one query (no list of every id in the domain).
+
+        The mailing queue only asks whether any remain before it builds the next chunk
+        (``_sms_send``): there, at most one id is read.
+        """
+        if self.mailing_type != "sms" or not self._sms_builds_in_chunks():
             return super()._get_remaining_recipients()
-        self.env.cr.execute(SQL("%s ORDER BY recipient.id", self._sms_remaining_recipients_query()))
-        return [row[0] for row in self.env.cr.fetchall()]
+        if self.env.context.get("mass_mailing_sms_queue"):
+            return self._sms_get_remaining_ids(limit=1)
+        return self._sms_get_remaining_ids()
 
     @api.model
     def _process_mass_mailing_queue(self):
-        return super(
+        result = super(
             MailingMailing, self.with_context(mass_mailing_sms_queue=True)
         )._process_mass_mailing_queue()
+        pending = self.search_count(
+            [
+                ("state", "=", "sending"),
+                ("mailing_type", "=", "sms"),
+                ("sms_build_pending", "=", True),
+            ]
+        )
+        if pending:
+            # SMS mailings built a chunk and have recipients left: Odoo's cron runs the queue
+            # again at once, in the same worker (issue 28)
+            self.env["ir.cron"]._notify_progress(done=pending, remaining=pending)
+        return result
 
     # ------------------------------------------------------------
     # DEFAULTS AND STATISTICS

@@ -17,6 +17,8 @@ from ..tools.sms_text import (
 )
 
 SMS_BATCH_SIZE = 1000  # recipients turned into SMS and traces per transaction step
+# recipients one call of the mailing queue builds before it hands over to its next call
+PARAM_BUILD_CHUNK = ("mass_mailing_sms.sms_build_chunk_size", 50000)
 # technical rows of the queue, the SMS (deleted once sent) and their trackers, are inserted
 # without author: each author column costs a foreign-key check per row (issue 7); traces,
 # which marketers see, keep theirs
@@ -44,36 +46,73 @@ class MailingSmsCampaign(models.AbstractModel):
     _description = "SMS Mailing Campaign"
 
     def _sms_send(self, res_ids=None):
-        """``action_send_sms`` once the mailings are known to be ready to send."""
+        """``action_send_sms`` once the mailings are known to be ready to send.
+
+        Without ``res_ids``, a mailing builds its next chunk of recipients (the setting
+        ``mass_mailing_sms.sms_build_chunk_size``) and, while more remain, stays sending and
+        wakes the mailing queue for the next chunk; the SMS queue starts on the first one
+        (issue 28). A/B test versions, whose recipients are a random sample, build at once.
+        """
         auto_commit = not getattr(threading.current_thread(), "testing", False)
+        chunk_size = self.env["sms.sms"].sudo()._sms_get_param(PARAM_BUILD_CHUNK)
+        unfinished = self.browse()
         for mailing in self:
             context_user = mailing.user_id or mailing.write_uid or self.env.user
             mailing = mailing.with_context(
                 **self.env["res.users"].with_user(context_user).context_get()
             )
-            recipient_ids = res_ids or mailing._get_remaining_recipients()
-            sms_ids = []
-            opt_out_ids = mailing._sms_get_opt_out_ids()
-            # links of the text shortened once for the whole run, not once per batch
-            template = mailing._sms_shorten_template_links(mailing.body_plaintext or "")
-            inserted = analyzed = 0  # rows this run inserted, when statistics were last checked
-            if auto_commit:
-                mailing._sms_next_build_step()
-            for batch_ids in split_every(SMS_BATCH_SIZE, recipient_ids, list):
-                sms_ids += mailing._sms_send_batch(batch_ids, opt_out_ids, template=template).ids
-                inserted += len(batch_ids)
-                if inserted >= max(SMS_ANALYZE_MIN_ROWS, 2 * analyzed):
-                    mailing._sms_refresh_statistics(inserted)
-                    analyzed = inserted
-                if auto_commit:
-                    # each batch is its own transaction: SMS and traces are saved before
-                    # anything reaches the provider (RELIABILITY "exactly-once" 2, 6)
-                    mailing._sms_next_build_step()
-            if inserted > analyzed:
-                mailing._sms_refresh_statistics(inserted)
-            mailing._sms_dispatch(self.env["sms.sms"].browse(sms_ids))
+            if res_ids:
+                recipient_ids = res_ids
+            elif mailing._sms_builds_in_chunks():
+                recipient_ids = mailing._sms_get_remaining_ids(limit=chunk_size)
+                if len(recipient_ids) == chunk_size:
+                    unfinished |= mailing
+            else:
+                recipient_ids = mailing._get_remaining_recipients()
+            mailing._sms_build(recipient_ids, auto_commit)
+            if mailing.sms_build_pending != (mailing in unfinished):
+                mailing.sms_build_pending = mailing in unfinished
             mailing._sms_update_mailing_state()
+        if unfinished:
+            # the next chunk in the next call of the mailing queue, at once
+            self.env.ref("mass_mailing.ir_cron_mass_mailing_queue").sudo()._trigger()
         return True
+
+    def _sms_build(self, recipient_ids, auto_commit):
+        """Traces and SMS for ``recipient_ids`` (those already traced are skipped), in batches
+        of ``SMS_BATCH_SIZE`` each committed on its own; hands the SMS to the queue."""
+        self.ensure_one()
+        sms_ids = []
+        opt_out_ids = self._sms_get_opt_out_ids()
+        # links of the text shortened once for the whole run, not once per batch
+        template = self._sms_shorten_template_links(self.body_plaintext or "")
+        inserted = analyzed = 0  # rows this run inserted, when statistics were last checked
+        if auto_commit:
+            self._sms_next_build_step()
+        for batch_ids in split_every(SMS_BATCH_SIZE, recipient_ids, list):
+            batch_sms = self._sms_send_batch(batch_ids, opt_out_ids, template=template)
+            if batch_sms and not sms_ids and not self.sms_force_send:
+                # committed with this batch: sending starts while the build goes on
+                self.env.ref("sms.ir_cron_sms_scheduler_action").sudo()._trigger()
+            sms_ids += batch_sms.ids
+            inserted += len(batch_ids)
+            if inserted >= max(SMS_ANALYZE_MIN_ROWS, 2 * analyzed):
+                self._sms_refresh_statistics(inserted)
+                analyzed = inserted
+            if auto_commit:
+                # each batch is its own transaction: SMS and traces are saved before
+                # anything reaches the provider (RELIABILITY "exactly-once" 2, 6); the
+                # records read for it leave the cache, so memory does not grow with N
+                self._sms_next_build_step()
+                self.env.invalidate_all()
+        if inserted > analyzed:
+            self._sms_refresh_statistics(inserted)
+        self._sms_dispatch(self.env["sms.sms"].browse(sms_ids))
+
+    def _sms_builds_in_chunks(self):
+        """Whether the mailing's remaining recipients can be taken chunk by chunk: not for
+        an A/B test version, whose recipients are drawn at random once."""
+        return not self.ab_testing_enabled or self.ab_testing_is_winner_mailing
 
     def _sms_send_batch(self, res_ids, opt_out_ids, template=None):
         """Build traces and SMS for one batch of recipient ids; returns the SMS created.
@@ -338,8 +377,9 @@ class MailingSmsCampaign(models.AbstractModel):
         return sms_mailings.filtered(lambda m: m.id in waiting_ids)
 
     def _sms_update_mailing_state(self):
-        """sending while SMS wait in a queue, done once none does (SPEC G3)."""
-        waiting = self._sms_filter_waiting()
+        """sending while SMS wait in a queue or recipients wait to be built, done once none
+        does (SPEC G3)."""
+        waiting = self._sms_filter_waiting() | self.filtered("sms_build_pending")
         waiting.filtered(lambda m: m.state != "sending").state = "sending"
         for mailing in (self - waiting).filtered(lambda m: m.state != "done"):
             mailing.write(

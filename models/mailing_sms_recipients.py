@@ -77,22 +77,38 @@ class MailingSmsRecipients(models.AbstractModel):
         return sanitized, number_fields, partner_fields
 
     def _sms_remaining_recipients_query(self):
-        """SELECT of the ids of recipients targeted and not traced yet in this mailing."""
+        """SELECT of the ids of recipients targeted and not traced yet in this mailing (for
+        the winner of an A/B test: in none of the test's mailings)."""
         model = self.env[self.mailing_model_real]
         query = model._search(self._get_recipients_domain())
         self.env["mailing.trace"].flush_model(["mass_mailing_id", "model", "res_id"])
+        mailing_ids = [self._origin.id or 0]
+        if self.ab_testing_enabled and self.ab_testing_is_winner_mailing:
+            mailing_ids += self._get_ab_testing_siblings_mailings().ids
         return SQL(
             """SELECT recipient.id FROM %(table)s AS recipient
                 WHERE recipient.id IN %(recipients)s
                   AND NOT EXISTS (SELECT 1 FROM mailing_trace AS trace
-                                   WHERE trace.mass_mailing_id = %(mailing)s
+                                   WHERE trace.mass_mailing_id = ANY(%(mailings)s)
                                      AND trace.model = %(model)s
                                      AND trace.res_id = recipient.id)""",
             table=SQL.identifier(model._table),
             recipients=query.subselect(),
-            mailing=self._origin.id or 0,
+            mailings=mailing_ids,
             model=model._name,
         )
+
+    def _sms_get_remaining_ids(self, limit=None):
+        """Ids of the recipients not traced yet, lowest first: the next ``limit`` of them,
+        so that a large campaign never holds every id at once (issue 28)."""
+        self.env.cr.execute(
+            SQL(
+                "%s ORDER BY recipient.id %s",
+                self._sms_remaining_recipients_query(),
+                SQL("LIMIT %s", limit) if limit else SQL(),
+            )
+        )
+        return [row[0] for row in self.env.cr.fetchall()]
 
     def _sms_get_traced_ids(self, res_ids):
         """Recipients of this batch that already have a trace in this mailing."""

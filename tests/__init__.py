@@ -22,3 +22,4 @@ from . import test_bulk_rows
 from . import test_sms_providers
 from . import test_sms_twilio
 from . import test_sms_replies
+from . import test_chunked_build

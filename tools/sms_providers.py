@@ -36,6 +36,22 @@ from .sms_twilio import TwilioSmsApi
 class IapSmsApi(SmsApi):
     """Odoo IAP, the default provider: Odoo's own client, unchanged, and its account check."""
 
+    def _send_sms_batch(self, messages, delivery_reports_url=False):
+        """Odoo's call, each number as Odoo's IAP reads it (uuid, number): the hints for
+        providers that look an SMS up before sending it again (attempt, since) stay here;
+        IAP knows a repeat by its uuid, and a date would not even encode as JSON."""
+        messages = [
+            {
+                **message,
+                "numbers": [
+                    {"uuid": number["uuid"], "number": number["number"]}
+                    for number in message["numbers"]
+                ],
+            }
+            for message in messages
+        ]
+        return super()._send_sms_batch(messages, delivery_reports_url=delivery_reports_url)
+
     def _sms_test_connection(self):
         env = self.env
         credit = env["iap.account"].sudo().get_credits("sms")
