@@ -63,8 +63,9 @@ class MailingMailing(models.Model):
         "Recipients Left to Build",
         copy=False,
         readonly=True,
-        help="The mailing queue builds this SMS mailing chunk by chunk and has recipients "
-        "left: the mailing stays sending until they are built and their SMS sent.",
+        help="The SMS and traces of this mailing are being built (the mailing queue builds a "
+        "large campaign chunk by chunk): it stays sending until every recipient is built "
+        "and every SMS sent.",
     )
     sms_has_insufficient_credit = fields.Boolean(
         "Insufficient SMS credits",

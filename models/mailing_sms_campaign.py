@@ -3,6 +3,7 @@
 number of queries, each its own transaction; then the hand-off to the SMS queue and the
 mailing's state (issue 7, RELIABILITY "exactly-once")."""
 
+import json
 import logging
 import threading
 from uuid import uuid4
@@ -69,6 +70,10 @@ class MailingSmsCampaign(models.AbstractModel):
                     unfinished |= mailing
             else:
                 recipient_ids = mailing._get_remaining_recipients()
+            if recipient_ids and not mailing.sms_build_pending:
+                # committed with the build's first step: while the build goes on, the SMS
+                # queue, done with the SMS of the first batches, leaves the mailing sending
+                mailing.sms_build_pending = True
             mailing._sms_build(recipient_ids, auto_commit)
             if mailing.sms_build_pending != (mailing in unfinished):
                 mailing.sms_build_pending = mailing in unfinished
@@ -265,6 +270,40 @@ class MailingSmsCampaign(models.AbstractModel):
         for (table,) in self.env.cr.fetchall():
             # a table this user does not own is skipped with a warning, not an error
             self.env.cr.execute(SQL("ANALYZE %s", SQL.identifier(table)))
+
+    def _sms_refresh_trace_statistics(self, mailing_ids):
+        """ANALYZE mailing_trace when PostgreSQL's statistics count far fewer traces of
+        ``mailing_ids`` than they have, before a query checks recipients against them.
+
+        In a table of millions of traces, a new mailing's first hundred thousand change too
+        little for autovacuum, and the table-wide check of ``_sms_refresh_statistics`` sees
+        nothing to do: PostgreSQL then took a mailing with 150,000 traces for one without,
+        compared every recipient with all of them, and a chunk of a million-recipient
+        campaign ran for hours (issue 28). Costs one count on the unique index, and an
+        ANALYZE (a sample of the table, a fraction of a second) when the estimate is off.
+        """
+        cr = self.env.cr
+        cr.execute(
+            SQL(
+                "SELECT COUNT(*) FROM mailing_trace WHERE mass_mailing_id = ANY(%s) AND trace_type = 'sms'",
+                mailing_ids,
+            )
+        )
+        count = cr.fetchone()[0]
+        if count < SMS_ANALYZE_MIN_ROWS:
+            return
+        cr.execute(
+            SQL(
+                "EXPLAIN (FORMAT JSON) SELECT 1 FROM mailing_trace"
+                " WHERE mass_mailing_id = ANY(%s) AND trace_type = 'sms'",
+                mailing_ids,
+            )
+        )
+        plan = cr.fetchone()[0]
+        estimate = (json.loads(plan) if isinstance(plan, str) else plan)[0]["Plan"]["Plan Rows"]
+        if estimate * 2 < count:
+            # a table this user does not own is skipped with a warning, not an error
+            cr.execute(SQL("ANALYZE mailing_trace"))
 
     def _sms_reserve_ids(self, table, count):
         """``count`` new ids of ``table``, so that SMS bodies can name their SMS at insert."""

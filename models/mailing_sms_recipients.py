@@ -76,20 +76,28 @@ class MailingSmsRecipients(models.AbstractModel):
             )
         return sanitized, number_fields, partner_fields
 
+    def _sms_traced_mailing_ids(self):
+        """Mailings whose traces count as sent for this one: itself (for the winner of an A/B
+        test: every mailing of the test)."""
+        mailing_ids = [self._origin.id or 0]
+        if self.ab_testing_enabled and self.ab_testing_is_winner_mailing:
+            mailing_ids += self._get_ab_testing_siblings_mailings().ids
+        return mailing_ids
+
     def _sms_remaining_recipients_query(self):
         """SELECT of the ids of recipients targeted and not traced yet in this mailing (for
         the winner of an A/B test: in none of the test's mailings)."""
         model = self.env[self.mailing_model_real]
         query = model._search(self._get_recipients_domain())
         self.env["mailing.trace"].flush_model(["mass_mailing_id", "model", "res_id"])
-        mailing_ids = [self._origin.id or 0]
-        if self.ab_testing_enabled and self.ab_testing_is_winner_mailing:
-            mailing_ids += self._get_ab_testing_siblings_mailings().ids
+        mailing_ids = self._sms_traced_mailing_ids()
+        self._sms_refresh_trace_statistics(mailing_ids)
         return SQL(
             """SELECT recipient.id FROM %(table)s AS recipient
                 WHERE recipient.id IN %(recipients)s
                   AND NOT EXISTS (SELECT 1 FROM mailing_trace AS trace
                                    WHERE trace.mass_mailing_id = ANY(%(mailings)s)
+                                     AND trace.trace_type = 'sms'
                                      AND trace.model = %(model)s
                                      AND trace.res_id = recipient.id)""",
             table=SQL.identifier(model._table),
@@ -99,16 +107,44 @@ class MailingSmsRecipients(models.AbstractModel):
         )
 
     def _sms_get_remaining_ids(self, limit=None):
-        """Ids of the recipients not traced yet, lowest first: the next ``limit`` of them,
-        so that a large campaign never holds every id at once (issue 28)."""
+        """Ids of the recipients not traced yet: all of them, lowest first, or the next
+        ``limit``, so that a large campaign never holds every id at once (issue 28).
+
+        With a ``limit``, the recipients after the highest one traced come first, read from
+        the primary key on: each chunk of a large campaign costs its own size, not the
+        list's. Only when those run out are the lower ones checked (added to the list since
+        the build began, or left by a build that failed).
+        """
+        query = self._sms_remaining_recipients_query()
+        if not limit:
+            self.env.cr.execute(SQL("%s ORDER BY recipient.id", query))
+            return [row[0] for row in self.env.cr.fetchall()]
+        last_id = self._sms_get_last_traced_id()
+        ids = self._sms_fetch_remaining(query, SQL("recipient.id > %s", last_id), limit)
+        if last_id and len(ids) < limit:
+            lower = SQL("recipient.id <= %s", last_id)
+            ids += self._sms_fetch_remaining(query, lower, limit - len(ids))
+        return ids
+
+    def _sms_fetch_remaining(self, query, condition, limit):
+        """The first ``limit`` ids of the remaining recipients ``query`` that meet
+        ``condition``."""
         self.env.cr.execute(
-            SQL(
-                "%s ORDER BY recipient.id %s",
-                self._sms_remaining_recipients_query(),
-                SQL("LIMIT %s", limit) if limit else SQL(),
-            )
+            SQL("%s AND %s ORDER BY recipient.id LIMIT %s", query, condition, limit)
         )
         return [row[0] for row in self.env.cr.fetchall()]
+
+    def _sms_get_last_traced_id(self):
+        """The highest recipient id traced in this mailing, 0 when none is."""
+        self.env.cr.execute(
+            SQL(
+                """SELECT MAX(res_id) FROM mailing_trace
+                    WHERE mass_mailing_id = ANY(%s) AND trace_type = 'sms' AND model = %s""",
+                self._sms_traced_mailing_ids(),
+                self.mailing_model_real,
+            )
+        )
+        return self.env.cr.fetchone()[0] or 0
 
     def _sms_get_traced_ids(self, res_ids):
         """Recipients of this batch that already have a trace in this mailing."""
@@ -116,7 +152,8 @@ class MailingSmsRecipients(models.AbstractModel):
         self.env.cr.execute(
             SQL(
                 """SELECT res_id FROM mailing_trace
-                    WHERE mass_mailing_id = %s AND model = %s AND res_id = ANY(%s)""",
+                    WHERE mass_mailing_id = %s AND trace_type = 'sms' AND model = %s
+                      AND res_id = ANY(%s)""",
                 self.id,
                 self.mailing_model_real,
                 list(res_ids),

@@ -393,6 +393,16 @@ class SmsSms(models.Model):
             if unknown_in_a_row >= MAX_UNKNOWN_IN_A_ROW:
                 stop = "unreachable"
                 break
+        if not done:
+            # a build that ended while this queue sent its last SMS may have left its mailing
+            # sending: its last step triggers this queue, which closes it here
+            mailings = mailings.search(
+                [
+                    ("mailing_type", "=", "sms"),
+                    ("state", "=", "sending"),
+                    ("sms_build_pending", "=", False),
+                ]
+            )
         # once per run, not per answer: whether a mailing still waits reads its traces (two
         # workers finishing one mailing may both write it: retried like the claims)
         sms_sudo._sms_in_transaction(

@@ -83,6 +83,50 @@ class TestChunkedBuild(MassSMSCommon):
             sorted(mailing.mailing_trace_ids.mapped("res_id")), sorted(self.contacts.ids)
         )
 
+    def test_sms_queue_meanwhile_keeps_the_mailing_sending(self):
+        """The other cron worker sends the first batches while the chunk is still being
+        built: the mailing is not done in between."""
+        mailing = self.mailing
+        mailing.action_put_in_queue()
+        build_batch = mailing_sms_campaign.MailingSmsCampaign._sms_send_batch
+        states = []
+
+        def batch_then_sms_queue(mailing_self, res_ids, *args, **kwargs):
+            sms = build_batch(mailing_self, res_ids, *args, **kwargs)
+            self.env["sms.sms"].sudo()._process_queue()
+            states.append(mailing.state)
+            return sms
+
+        with (
+            patch.object(mailing_sms_campaign, "SMS_BATCH_SIZE", 2),
+            patch.object(
+                mailing_sms_campaign.MailingSmsCampaign,
+                "_sms_send_batch",
+                batch_then_sms_queue,
+            ),
+            self.mockSMSGateway(),
+        ):
+            self._run_mailing_queue()
+        self.assertEqual(states, ["sending", "sending"], "a chunk of 3: batches of 2 and 1")
+        self.assertEqual(len(self._sms), 3, "the first chunk's SMS left during the build")
+        self.assertEqual(mailing.state, "sending", "4 recipients still to build")
+
+    def test_idle_sms_queue_closes_a_mailing_left_sending(self):
+        """The build's last step (recipients all built, SMS still queued: sending) and the SMS
+        queue's last run (SMS all sent, but the build not over: sending) may cross; the SMS
+        queue the build's last step woke, with nothing left to send, ends the mailing."""
+        self.env["ir.config_parameter"].sudo().set_param(PARAM_BUILD_CHUNK[0], 50)
+        mailing = self.mailing
+        with self.mockSMSGateway():
+            mailing.action_send_sms()
+            mailing.sms_build_pending = True  # as the SMS queue sees the build, uncommitted
+            self.env["sms.sms"].sudo()._process_queue()
+            self.assertEqual(mailing.state, "sending")
+            mailing.sms_build_pending = False  # the build's last step committed
+            self.env["sms.sms"].sudo()._process_queue()
+        self.assertEqual(len(self._sms), 7)
+        self.assertEqual(mailing.state, "done")
+
     def test_recipients_exactly_one_chunk(self):
         """A last chunk that happens to be full: the next call finds none left and the
         mailing ends as usual."""
