@@ -1,5 +1,6 @@
 # Part of mass_mailing_sms. See LICENSE file for full copyright and licensing details.
 import threading
+from contextlib import contextmanager
 from unittest.mock import patch
 
 from odoo import SUPERUSER_ID, api
@@ -13,6 +14,16 @@ from odoo.addons.mass_mailing_sms.tests.committed import CommittedCampaignCase
 from odoo.addons.mass_mailing_sms.tests.common import MassSMSCommon
 
 WAIT_SECONDS = 60  # bound of a queue run on its own connection
+
+
+@contextmanager
+def patched_batches(size, send_batch):
+    """Builds in batches of ``size`` recipients, each made by ``send_batch``."""
+    with (
+        patch.object(mailing_sms_campaign, "SMS_BATCH_SIZE", size),
+        patch.object(mailing_sms_campaign.MailingSmsCampaign, "_sms_send_batch", send_batch),
+    ):
+        yield
 
 
 @tagged("post_install", "-at_install", "mass_mailing_sms")
@@ -97,15 +108,7 @@ class TestChunkedBuild(MassSMSCommon):
             states.append(mailing.state)
             return sms
 
-        with (
-            patch.object(mailing_sms_campaign, "SMS_BATCH_SIZE", 2),
-            patch.object(
-                mailing_sms_campaign.MailingSmsCampaign,
-                "_sms_send_batch",
-                batch_then_sms_queue,
-            ),
-            self.mockSMSGateway(),
-        ):
+        with patched_batches(2, batch_then_sms_queue), self.mockSMSGateway():
             self._run_mailing_queue()
         self.assertEqual(states, ["sending", "sending"], "a chunk of 3: batches of 2 and 1")
         self.assertEqual(len(self._sms), 3, "the first chunk's SMS left during the build")
@@ -204,14 +207,7 @@ class TestChunkedBuildInterrupted(CommittedCampaignCase):
             return build_batch(mailing, res_ids, *args, **kwargs)
 
         # one recipient per batch, each batch committed on its own
-        with (
-            patch.object(mailing_sms_campaign, "SMS_BATCH_SIZE", 1),
-            patch.object(
-                mailing_sms_campaign.MailingSmsCampaign,
-                "_sms_send_batch",
-                failing_second_chunk,
-            ),
-        ):
+        with patched_batches(1, failing_second_chunk):
             self.assertIsNone(self._queue_run())
             self.assertEqual(self._traces(mailing_id), [(2, 2, 2)])
             messages = self._messages(mailing_id)
