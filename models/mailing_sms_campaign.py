@@ -278,8 +278,8 @@ class MailingSmsCampaign(models.AbstractModel):
         In a table of millions of traces, a new mailing's first hundred thousand change too
         little for autovacuum, and the table-wide check of ``_sms_refresh_statistics`` sees
         nothing to do: PostgreSQL then took a mailing with 150,000 traces for one without,
-        compared every recipient with all of them, and a chunk of a million-recipient
-        campaign ran for hours (issue 28). Costs one count on the unique index, and an
+        compared every recipient with all of them, and one chunk of a million-recipient
+        campaign was still running after minutes (issue 28). Costs one count on the unique index, and an
         ANALYZE (a sample of the table, a fraction of a second) when the estimate is off.
         """
         cr = self.env.cr
