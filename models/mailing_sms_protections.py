@@ -114,8 +114,7 @@ class MailingSmsProtections(models.AbstractModel):
             except Exception:  # noqa: BLE001 - any error of a domain: nothing to sample yet
                 _logger.debug("SMS mailing %s: recipients not readable", self.id, exc_info=True)
                 return []
-        self.env.cr.execute(SQL("%s ORDER BY recipient.id LIMIT %s", query, SMS_ESTIMATE_SAMPLE))
-        return [row[0] for row in self.env.cr.fetchall()]
+        return self._sms_fetch_remaining(query, SQL("TRUE"), SMS_ESTIMATE_SAMPLE)
 
     def _sms_count_remaining_recipients(self, query):
         """(recipients not traced yet, the first few of them), without reading every id."""
