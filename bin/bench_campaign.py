@@ -162,6 +162,7 @@ def run_worker(phase, mailing):
             "ended": time.time(),
             "calls": len(calls),
             "longest_call": max(calls, default=0),
+            "busy": sum(calls),
             "queries": odoo.sql_db.sql_counter - queries_before,
             "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
         },
@@ -213,6 +214,11 @@ def report(mailing):
         "send_per_second": send_rate(mailing),
         "first_sms_seconds": first_sms_after(mailing, started),
         "longest_cron_call": round(max(worker["longest_call"] for worker in workers), 2),
+        # seconds each worker spent in its cron calls: the busier one sets the pace
+        "busy_seconds": {
+            phase: round(worker.get("busy", 0), 1)
+            for phase, worker in zip(("build", "send"), workers, strict=True)
+        },
         "queries": queries,
         "queries_per_recipient": round(queries / N, 3),
         # per worker: what a worker's memory limit (limit_memory_soft) applies to
