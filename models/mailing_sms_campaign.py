@@ -6,7 +6,6 @@ mailing's state (issue 7, RELIABILITY "exactly-once")."""
 import json
 import logging
 import threading
-from uuid import uuid4
 
 from psycopg2.extensions import TRANSACTION_STATUS_IDLE
 
@@ -16,6 +15,7 @@ from odoo.tools import SQL, split_every
 from ..tools.sms_text import (
     tag_short_links,
 )
+from ..tools.table_storage import time_ordered_uuid
 
 SMS_BATCH_SIZE = 1000  # recipients turned into SMS and traces per transaction step
 # recipients one call of the mailing queue builds before it hands over to its next call
@@ -193,7 +193,7 @@ class MailingSmsCampaign(models.AbstractModel):
                 body = self._sms_add_unsubscribe_line(body, trace_values["sms_code"], base_url)
             sms_values[res_id] = {
                 "id": sms_id,
-                "uuid": uuid4().hex,
+                "uuid": time_ordered_uuid(),
                 "body": body,
                 "number": recipients[res_id]["sanitized"],
                 "partner_id": recipients[res_id]["partner"].id or None,
@@ -418,7 +418,9 @@ class MailingSmsCampaign(models.AbstractModel):
     def _sms_update_mailing_state(self):
         """sending while SMS wait in a queue or recipients wait to be built, done once none
         does (SPEC G3)."""
-        waiting = self._sms_filter_waiting() | self.filtered("sms_build_pending")
+        # a mailing still being built is waiting whatever its traces say: they are not read
+        building = self.filtered("sms_build_pending")
+        waiting = building | (self - building)._sms_filter_waiting()
         waiting.filtered(lambda m: m.state != "sending").state = "sending"
         for mailing in (self - waiting).filtered(lambda m: m.state != "done"):
             mailing.write(

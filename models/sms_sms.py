@@ -41,7 +41,7 @@ from odoo.addons.sms.models.sms_sms import SmsSms as BaseSmsSms
 from ..tools.quiet_hours import quiet_until_all, recipient_timezones
 from ..tools.sms_providers import IapSmsApi
 from ..tools.sms_text import tag_short_links
-from ..tools.table_storage import set_fillfactor
+from ..tools.table_storage import set_fillfactor, time_ordered_uuid
 from .res_config_settings import PARAM_PACING, PARAM_PACING_PER_MINUTE
 from .sms_tracker import sms_trace_status
 
@@ -143,6 +143,8 @@ class SmsSms(models.Model):
         "rejected": "sms_rejected",  # our providers' refusals with the provider's reason
     }
 
+    # in time order, so that the unique index of a million SMS stays compact (issue 28)
+    uuid = fields.Char(default=lambda self: time_ordered_uuid())
     mailing_id = fields.Many2one("mailing.mailing", index="btree_not_null")
     mailing_trace_ids = fields.One2many("mailing.trace", "sms_id_int", "Statistics")
     failure_type = fields.Selection(selection_add=[("sms_rejected", "Rejected")])
