@@ -136,12 +136,16 @@ class MailingSmsRecipients(models.AbstractModel):
 
     def _sms_get_last_traced_id(self):
         """The highest recipient id traced in this mailing, 0 when none is."""
+        # one maximum per mailing: each is the last entry of the unique index of SMS traces,
+        # where "mass_mailing_id = ANY(...)" made PostgreSQL read all of them (issue 28)
         self.env.cr.execute(
             SQL(
-                """SELECT MAX(res_id) FROM mailing_trace
-                    WHERE mass_mailing_id = ANY(%s) AND trace_type = 'sms' AND model = %s""",
-                self._sms_traced_mailing_ids(),
+                """SELECT MAX((SELECT MAX(res_id) FROM mailing_trace
+                                WHERE mass_mailing_id = mailing.id AND trace_type = 'sms'
+                                  AND model = %s))
+                     FROM unnest(%s::int[]) AS mailing(id)""",
                 self.mailing_model_real,
+                self._sms_traced_mailing_ids(),
             )
         )
         return self.env.cr.fetchone()[0] or 0
@@ -248,14 +252,17 @@ class MailingSmsRecipients(models.AbstractModel):
         no_partner = self.env["res.partner"]
         is_partner = records._name == "res.partner"  # the recipient is the contact itself
         formatted = {}  # (number, country code): E.164 or False, parsed once per batch
+        countries = {}  # country code: res.country, searched once per batch
 
         def sanitize(number, code):
             if (number, code) not in formatted:
-                formatted[number, code] = sanitize_number(number, code) or (
-                    model._phone_format_number(
-                        number, self.env["res.country"].search([("code", "=", code)], limit=1)
-                    )
-                )
+                formatted[number, code] = sanitize_number(number, code)
+                if not formatted[number, code]:  # Odoo's own reading, with the country
+                    if code not in countries:
+                        countries[code] = self.env["res.country"].search(
+                            [("code", "=", code)], limit=1
+                        )
+                    formatted[number, code] = model._phone_format_number(number, countries[code])
             return formatted[number, code]
 
         result = {}
@@ -308,13 +315,24 @@ class MailingSmsRecipients(models.AbstractModel):
         )
         return {number: (model, res_id) for number, model, res_id in self.env.cr.fetchall()}
 
-    def _sms_get_opt_out_ids(self):
-        """Recipient ids opted out, from the target model's hook (COMPAT)."""
+    def _sms_get_opt_out_ids(self, res_ids=None):
+        """Recipient ids opted out, from the target model's hook (COMPAT); with ``res_ids``,
+        those of ``res_ids`` (mailing lists then read only their subscriptions)."""
         self.ensure_one()
         model = self.env[self.mailing_model_name]
-        if hasattr(model, "_mailing_get_opt_out_list_sms"):
+        if not hasattr(model, "_mailing_get_opt_out_list_sms"):
+            return set()
+        if res_ids is None:
             return set(model._mailing_get_opt_out_list_sms(self))
-        return set()
+        model = model.with_context(mailing_sms_opt_out_res_ids=list(res_ids))
+        return set(model._mailing_get_opt_out_list_sms(self)) & set(res_ids)
+
+    def _sms_reads_opt_outs_by_batch(self):
+        """Whether the build asks for the opt-outs of each batch: for mailing lists, whose
+        hook then reads the batch's subscriptions by index, where the whole list's took a
+        second per chunk of a million-contact list (issue 28). Other models' hooks answer
+        for all recipients at once, asked once per build."""
+        return self.mailing_model_name == "mailing.list"
 
     def _sms_get_duplicate_reasons(self, duplicate_of):
         """{res_id: text naming the recipient who got the SMS instead} (RELIABILITY row 20)."""

@@ -40,7 +40,6 @@ SMS_STATUS_FIELDS = [
     "failure_reason",
     "sent_datetime",
     "write_date",
-    "write_uid",
 ]
 
 
@@ -205,7 +204,7 @@ class MailingTrace(models.Model):
                           sent_datetime = CASE WHEN %(sets_sent)s
                                                THEN COALESCE(sent_datetime, %(now)s)
                                                ELSE sent_datetime END,
-                          write_date = %(now)s, write_uid = %(uid)s
+                          write_date = %(now)s
                     WHERE %(where)s
                       AND (trace_status IS NULL OR trace_status != ALL(%(ignored)s))
                       AND NOT (%(late_success)s AND trace_status = 'error'
@@ -216,7 +215,6 @@ class MailingTrace(models.Model):
                 failure_reason=failure_reason or None,
                 sets_sent=status in ("pending", "sent"),
                 now=self.env.cr.now(),
-                uid=self.env.uid,
                 where=where,
                 ignored=sorted(ignored),
                 late_success=late_success,

@@ -928,9 +928,7 @@ class SmsSms(models.Model):
             existing = self._sms_existing_ids(model, res_ids)
             gone.update((mailing_id, model, res_id) for res_id in set(res_ids) - existing)
             mailing = self.env["mailing.mailing"].sudo().browse(mailing_id)
-            opt_out_ids = mailing.with_context(
-                mailing_sms_opt_out_res_ids=res_ids
-            )._sms_get_opt_out_ids()
+            opt_out_ids = mailing._sms_get_opt_out_ids(res_ids)
             opted_out.update((mailing_id, model, res_id) for res_id in opt_out_ids)
         blacklisted = self.env["mailing.mailing"]._sms_get_blacklisted_numbers(
             {number for _sms_id, number, _mailing_id in sms_rows if number}

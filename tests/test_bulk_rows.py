@@ -3,12 +3,14 @@ from unittest.mock import patch
 from uuid import uuid4
 
 from odoo.tests import tagged
+from odoo.tools import SQL
 
 from odoo.addons.mass_mailing_sms.models.mailing_sms_campaign import (
     SMS_ROWS_WITHOUT_AUTHOR,
     MailingSmsCampaign,
 )
 from odoo.addons.mass_mailing_sms.tests.common import MassSMSCommon
+from odoo.addons.mass_mailing_sms.tools.bulk_rows import array_literal, same_value
 
 # the create() overrides of these models whose effects the bulk insert reproduces:
 # mass_mailing's links a trace to its e-mail (none for SMS), ours draws the opt-out code
@@ -99,3 +101,42 @@ class TestBulkRows(MassSMSCommon):
                         f"{model_name}.{name} ({model._fields[name]._module}): the bulk insert of "
                         "the SMS build fills it differently from create()",
                     )
+
+
+@tagged("post_install", "-at_install", "mass_mailing_sms")
+class TestBulkRowsParameters(MassSMSCommon):
+    """Issue 28: the bulk insert passes each column as one string (tools/bulk_rows.py);
+    PostgreSQL must read back exactly the values given, whatever they hold."""
+
+    def _read_back(self, values, array_type):
+        self.env.cr.execute(SQL("SELECT %s::%s", array_literal(values), SQL(array_type)))
+        return self.env.cr.fetchone()[0]
+
+    def test_array_literal_reads_back_as_given(self):
+        texts = [
+            "Spring sale https://shop.example.com/x",
+            "",
+            "NULL",
+            None,
+            "a,b",
+            "{braces}",
+            'say "hi"',
+            "back\\slash \\",
+            "two\nlines\ttab",
+            "Ünïcodé ☎ 😀",
+            "it's",
+            " spaces ",
+        ]
+        self.assertEqual(self._read_back(texts, "varchar[]"), texts)
+        self.assertEqual(self._read_back(texts, "text[]"), texts)
+        ints = [1, None, -5, 2**31 - 1, 0]
+        self.assertEqual(self._read_back(ints, "int4[]"), ints)
+        self.assertEqual(self._read_back([True, False, None], "bool[]"), [True, False, None])
+        self.assertIsNone(array_literal([1, 2.5]), "other types: psycopg2 adapts the list")
+
+    def test_same_value(self):
+        self.assertTrue(same_value([None, None]))
+        self.assertTrue(same_value(["sms", "sms"]))
+        self.assertFalse(same_value([0, False]))
+        self.assertFalse(same_value([1, True]))
+        self.assertFalse(same_value(["a", "b"]))

@@ -158,6 +158,29 @@ class TestChunkedBuild(MassSMSCommon):
             self._run_mailing_queue()
         self.assertEqual(len(mailing.mailing_trace_ids), 7)
 
+    def test_opt_out_during_the_build_reaches_the_next_batches(self):
+        """Opt-outs of a mailing list are read per batch (issue 28): a contact who leaves the
+        list while the build runs gets no SMS from a batch built after."""
+        self.env["ir.config_parameter"].sudo().set_param(PARAM_BUILD_CHUNK[0], 100)
+        send_batch = mailing_sms_campaign.MailingSmsCampaign._sms_send_batch
+        leaving = self.contacts[-1]
+
+        def send_then_opt_out(mailing, res_ids, *args, **kwargs):
+            sms = send_batch(mailing, res_ids, *args, **kwargs)
+            leaving.subscription_ids.opt_out = True  # once the first batch is built
+            return sms
+
+        self.mailing.action_put_in_queue()
+        with self.mockSMSGateway(), patched_batches(2, send_then_opt_out):
+            self._run_mailing_queue()
+        traces = self.mailing.mailing_trace_ids
+        self.assertEqual(len(traces), 7)
+        left = traces.filtered(lambda trace: trace.res_id == leaving.id)
+        self.assertEqual((left.trace_status, left.failure_type), ("cancel", "sms_optout"))
+        queued = self.env["sms.sms"].sudo().search([("mailing_id", "=", self.mailing.id)])
+        self.assertEqual(len(queued), 6)
+        self.assertNotIn(leaving.mobile, queued.mapped("number"))
+
 
 class QueueRun(threading.Thread):
     """One call of the mailing queue on its own connection, committing as the cron does."""

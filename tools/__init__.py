@@ -1,4 +1,5 @@
 # Part of mass_mailing_sms. See LICENSE file for full copyright and licensing details.
+from . import bulk_rows
 from . import quiet_hours
 from . import sms_providers
 from . import sms_text
