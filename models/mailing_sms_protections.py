@@ -39,8 +39,13 @@ class MailingSmsProtections(models.AbstractModel):
     _description = "SMS Mailing Protections"
 
     def _sms_check_ready_to_send(self):
-        """Reject at send/schedule time what would fail for everyone (RELIABILITY rows 6, 12)."""
-        for mailing in self.filtered(lambda m: m.mailing_type == "sms"):
+        """Reject at send/schedule time what would fail for everyone (RELIABILITY rows 6, 12).
+
+        A mailing whose build is under way passed it when its first chunk was built (its text
+        and recipients' model no longer change): the next chunks skip it, and the sample of
+        recipients it would write texts for (a query per chunk at a million recipients).
+        """
+        for mailing in self.filtered(lambda m: m.mailing_type == "sms" and not m.sms_build_pending):
             if not (mailing.body_plaintext or "").strip():
                 raise UserError(
                     self.env._(

@@ -35,6 +35,10 @@ class TestChunkedBuild(MassSMSCommon):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
+        # created first, with the lowest id; joins the list during a build
+        cls.late_contact = cls.env["mailing.contact"].create(
+            {"name": "Late", "mobile": "+32470111222"}
+        )
         cls.contacts = cls.env["mailing.contact"].create(
             [{"name": f"Chunk {idx}", "mobile": f"+32470000{idx:03d}"} for idx in range(7)]
         )
@@ -146,6 +150,27 @@ class TestChunkedBuild(MassSMSCommon):
             self.env["sms.sms"].sudo()._process_queue()
         self.assertEqual(mailing.state, "done")
         self.assertEqual(len(self._sms), 7)
+
+    def test_recipient_added_below_the_last_traced_one_gets_its_sms(self):
+        """Chunks read the recipients after the highest one traced; a contact older than it
+        who joins the list during the build is taken once those run out."""
+        older = self.late_contact
+        self.assertLess(older.id, min(self.contacts.ids))
+        mailing = self.mailing
+        mailing.action_put_in_queue()
+        with self.mockSMSGateway():
+            self._run_mailing_queue()
+            self.assertEqual(len(mailing.mailing_trace_ids), 3)
+            self.mailing_list.contact_ids += older
+            for _call in range(3):
+                self._run_mailing_queue()
+            self.env["sms.sms"].sudo()._process_queue()
+        self.assertEqual(
+            sorted(mailing.mailing_trace_ids.mapped("res_id")),
+            sorted((self.contacts | older).ids),
+        )
+        self.assertEqual(len(self._sms), 8, "each recipient got one SMS, the late one too")
+        self.assertEqual(mailing.state, "done")
 
     def test_send_now_builds_one_chunk_and_queues_the_rest(self):
         """The button builds the first chunk in the request; the queue builds the rest."""
