@@ -3,7 +3,7 @@
     "name": "SMS Marketing",
     "summary": "Design, send and track SMS campaigns with mailing lists, "
     "link tracking, A/B tests and opt-out links",
-    "version": "18.0.2.5.0",
+    "version": "18.0.2.6.0",
     "category": "Marketing/Email Marketing",
     "author": "mass_mailing_sms contributors",
     "website": "https://github.com/mass-mailing-sms/mass_mailing_sms",

@@ -118,6 +118,11 @@ class MailingMailing(models.Model):
         compute="_compute_sms_estimate",
         help="Recipients x parts per message: what the provider will bill at most.",
     )
+    sms_estimate_senders = fields.Char(
+        "Senders",
+        compute="_compute_sms_estimate_senders",
+        help="The sender each SMS leaves from, by its recipient's country (issue 29).",
+    )
     # issue 9: quiet hours, in the recipient's local time
     sms_quiet_hours = fields.Selection(
         [
@@ -266,6 +271,14 @@ class MailingMailing(models.Model):
             mailing.sms_estimate_parts = estimate["parts"]
             mailing.sms_estimate_encoding = "unicode" if estimate["unicode"] else "gsm7"
             mailing.sms_estimate_total_parts = estimate["recipients"] * estimate["parts"]
+
+    @api.depends("mailing_type", "user_id")
+    def _compute_sms_estimate_senders(self):
+        for mailing in self:
+            company = mailing.user_id.company_id or self.env.company
+            mailing.sms_estimate_senders = (
+                company._sms_sender_summary() if mailing.mailing_type == "sms" else False
+            )
 
     @api.depends("sms_quiet_hours", "sms_quiet_hours_start", "sms_quiet_hours_end", "user_id")
     def _compute_sms_quiet_window(self):

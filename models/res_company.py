@@ -3,6 +3,7 @@ from odoo import api, fields, models
 
 from ..tools.quiet_hours import check_times_of_day
 from ..tools.sms_providers import SMS_PROVIDERS
+from ..tools.sms_senders import SenderChoice
 
 
 class ResCompany(models.Model):
@@ -26,12 +27,11 @@ class ResCompany(models.Model):
     sms_twilio_messaging_service_sid = fields.Char(
         "SMS Twilio Messaging Service SID",
         groups="base.group_system",
-        help="Twilio picks the sender from this service's pool; without one, SMS leave from "
-        "the first sender number.",
+        help="Twilio picks the sender from this service's pool; without one, each SMS leaves "
+        "from the sender of its recipient's country, else from the default sender.",
     )
-    sms_twilio_number_ids = fields.One2many(
-        "sms.twilio.number", "company_id", "Twilio Sender Numbers"
-    )
+    # the senders of the provider account (Twilio's or the HTTP provider's), issue 29
+    sms_twilio_number_ids = fields.One2many("sms.twilio.number", "company_id", "SMS Senders")
 
     sms_help_message = fields.Text(
         "SMS Help Answer",
@@ -66,6 +66,49 @@ class ResCompany(models.Model):
         """The class that talks to this company's SMS provider (Odoo 19's name, COMPAT); its
         interface is described in ``tools/sms_providers.py``."""
         return SMS_PROVIDERS[self.sms_provider or "iap"]
+
+    def _sms_sender_choice(self):
+        """Which of the company's senders each recipient number gets (``SenderChoice``)."""
+        self.ensure_one()
+        return SenderChoice(
+            [
+                (sender.name, set(sender.country_ids.mapped("code")), sender.is_default)
+                for sender in self.sudo().sms_twilio_number_ids
+            ]
+        )
+
+    def _sms_picks_senders(self):
+        """Whether SMS leave from the company's senders, chosen per country: not through Odoo
+        IAP, nor through a Twilio Messaging Service, which pick their own."""
+        self.ensure_one()
+        company = self.sudo()
+        if company.sms_provider == "twilio":
+            return not company.sms_twilio_messaging_service_sid
+        return company.sms_provider != "iap"
+
+    def _sms_sender_summary(self):
+        """Which sender SMS leave from, per country, in words ("" for Odoo IAP, which picks
+        it): shown in the estimate of a mailing and the test dialog."""
+        self.ensure_one()
+        company = self.sudo()
+        if company.sms_provider == "iap":
+            return ""
+        if not company._sms_picks_senders():
+            return self.env._("Twilio's Messaging Service picks the sender")
+        if not company.sms_twilio_number_ids:
+            return self.env._("No sender: add one in Settings")
+        choice = company._sms_sender_choice()
+        served = []
+        for sender in company.sms_twilio_number_ids:
+            countries = sender.country_ids.filtered(
+                lambda country, name=sender.name: choice.by_country.get(country.code) == name
+            )
+            if countries:
+                served.append(f"{sender.name} ({', '.join(countries.mapped('name'))})")
+        if not served:
+            return self.env._("%(sender)s for every country", sender=choice.default)
+        served.append(self.env._("%(sender)s for the other countries", sender=choice.default))
+        return "; ".join(served)
 
     def _sms_test_connection(self):
         """What the company's provider says of its account, in plain words (``UserError``

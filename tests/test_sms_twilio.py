@@ -265,7 +265,7 @@ class TestSmsTwilio(TwilioCase):
         number = self.env["sms.twilio.number"].create({"name": "0044 20 7946 0018"})
         self.assertEqual(number.name, "+442079460018")
         self.env["sms.twilio.number"].create({"name": "OdooShop"})
-        with self.assertRaisesRegex(Exception, "is not a sender Twilio accepts"):
+        with self.assertRaisesRegex(Exception, "cannot be a sender"):
             self.env["sms.twilio.number"].create({"name": "+12"})
 
     def test_provider_class(self):
@@ -389,7 +389,7 @@ class TestSmsTwilioCallbacks(TwilioCase):
 @tagged("post_install", "-at_install", "mass_mailing_sms")
 class TestSmsTwilioTour(TwilioCase):
     """Issue 26.2 in a browser: the administrator chooses Twilio, fills the account in, adds
-    a sender number and tests the connection."""
+    a sender number for the United States (issue 29) and tests the connection."""
 
     def test_twilio_settings_tour(self):
         company = self.env.company
@@ -402,6 +402,7 @@ class TestSmsTwilioTour(TwilioCase):
         self.assertEqual(company.sms_twilio_account_sid, ACCOUNT_SID)
         self.assertEqual(company.sms_twilio_auth_token, AUTH_TOKEN)
         self.assertEqual(company.sms_twilio_number_ids.mapped("name"), [FROM_NUMBER])
+        self.assertEqual(company.sms_twilio_number_ids.country_ids, self.env.ref("base.us"))
         self.assertTrue(
             [
                 path

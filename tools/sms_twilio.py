@@ -102,7 +102,7 @@ class TwilioSmsApi:
         self.account_sid = (company.sms_twilio_account_sid or "").strip()
         self.auth_token = (company.sms_twilio_auth_token or "").strip()
         self.messaging_service_sid = (company.sms_twilio_messaging_service_sid or "").strip()
-        self.from_number = company.sms_twilio_number_ids[:1].name or ""
+        self.senders = company._sms_sender_choice()  # the sender per recipient country
         params = env["ir.config_parameter"].sudo()
         self.api_url = (params.get_param(PARAM_API_URL) or TWILIO_API_URL).rstrip("/")
         # ir.config_parameter values read as the dispatcher reads its own (bad: default)
@@ -215,7 +215,7 @@ class TwilioSmsApi:
     def _sms_missing_setting(self):
         if not (self.account_sid and self.auth_token):
             return self.env._("Fill in the Twilio Account SID and Auth Token in Settings.")
-        if not (self.messaging_service_sid or self.from_number):
+        if not (self.messaging_service_sid or self.senders):
             return self.env._("Set a Twilio Messaging Service SID or a sender number in Settings.")
         return ""
 
@@ -245,7 +245,7 @@ class TwilioSmsApi:
         if self.messaging_service_sid:
             data["MessagingServiceSid"] = self.messaging_service_sid
         else:
-            data["From"] = self.from_number
+            data["From"] = self.senders.sender_for(number["number"])
         try:
             response = _session(self.connections).post(
                 f"{self._sms_account_url()}/Messages.json",
@@ -293,7 +293,7 @@ class TwilioSmsApi:
         since = number.get("since")
         params = {"To": number["number"], "PageSize": RECONCILE_PAGE_SIZE}
         if not self.messaging_service_sid:
-            params["From"] = self.from_number
+            params["From"] = self.senders.sender_for(number["number"])
         url = f"{self._sms_account_url()}/Messages.json"
         found = []
         for _page in range(RECONCILE_PAGES):

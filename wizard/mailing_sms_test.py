@@ -34,6 +34,36 @@ class MailingSmsTest(models.TransientModel):
         [("gsm7", "GSM-7"), ("unicode", "Unicode")], "Encoding", compute="_compute_sms_parts"
     )
 
+    sms_senders = fields.Text(
+        "Senders",
+        compute="_compute_sms_senders",
+        help="The sender each test SMS leaves from, by the country of its number (issue 29).",
+    )
+
+    @api.depends("numbers")
+    def _compute_sms_senders(self):
+        """Per valid number, the sender it gets; the provider's rule when it picks itself."""
+        company = self.env.company.sudo()
+        summary = company._sms_sender_summary()
+        picks = company._sms_picks_senders() and company.sms_twilio_number_ids
+        choice = company._sms_sender_choice() if picks else None
+        for wizard in self:
+            if not choice:
+                wizard.sms_senders = summary or False
+                continue
+            lines = []
+            for _line, number in wizard._get_numbers():
+                e164 = number and self.env.user._phone_format(number=number)
+                if e164:
+                    lines.append(
+                        self.env._(
+                            "%(number)s: from %(sender)s",
+                            number=e164,
+                            sender=choice.sender_for(e164),
+                        )
+                    )
+            wizard.sms_senders = "\n".join(lines) or summary
+
     @api.depends("mailing_id.body_plaintext", "mailing_id.sms_allow_unsubscribe")
     def _compute_sms_parts(self):
         """Parts of the text as the sample goes out: placeholders filled for the sample

@@ -73,13 +73,25 @@ registry.category("web_tour.tours").add("mass_mailing_sms_twilio_settings", {
             run: "edit +1 415 555 0100",
         },
         {
+            content: "The sender serves the United States",
+            trigger: ".o_list_view .o_selected_row div[name='country_ids'] input",
+            run: "edit United States",
+        },
+        {
+            trigger: ".o-autocomplete--dropdown-item a:contains('United States')",
+            run: "click",
+        },
+        {
+            trigger: ".o_list_view .o_selected_row div[name='country_ids'] .o_tag:contains('United States')",
+        },
+        {
             content: "Save the number",
             trigger: ".o_control_panel .o_list_button_save",
             run: "click",
         },
         {
             content: "The number is written the international way",
-            trigger: ".o_list_view .o_data_row td[name='name']:contains('+14155550100')",
+            trigger: ".o_list_view .o_data_row:has(td[name='country_ids']:contains('United States')) td[name='name']:contains('+14155550100')",
         },
         {
             content: "Back to the settings",

@@ -1,0 +1,41 @@
+# Part of mass_mailing_sms. See LICENSE file for full copyright and licensing details.
+"""The country of a number, for what is chosen per recipient country (issue 29): the sender
+an SMS leaves from and the opt-out wording of its footer."""
+
+from phonenumbers import COUNTRY_CODE_TO_REGION_CODE, UNKNOWN_REGION
+
+from odoo.addons.phone_validation.tools.phone_validation import (
+    phone_get_region_data_for_number,
+)
+
+NANP_CALLING_CODE = 1  # +1: each area code (the next 3 digits) belongs to one country
+
+
+class NumberCountries:
+    """ISO codes ("US", "BE") of numbers in E.164, read once per calling code where it names
+    a single country (+32: Belgium), per area code for +1 (US, Canada, the Caribbean), per
+    number for the other shared codes (+44: the United Kingdom, Jersey, Guernsey, Man)."""
+
+    def __init__(self):
+        self._cache = {}
+
+    def code(self, number):
+        """The ISO code of ``number`` (E.164), "" when it names no country."""
+        if not number or not number.startswith("+") or not number[1:4].isdigit():
+            return ""
+        calling_code, regions = next(
+            (
+                (int(number[1:length]), COUNTRY_CODE_TO_REGION_CODE[int(number[1:length])])
+                for length in (2, 3, 4)
+                if int(number[1:length]) in COUNTRY_CODE_TO_REGION_CODE
+            ),
+            (None, ()),
+        )
+        if len(regions) == 1:
+            return "" if regions[0] in (UNKNOWN_REGION, "001") else regions[0]
+        if not regions:
+            return ""
+        key = number[:5] if calling_code == NANP_CALLING_CODE else number
+        if key not in self._cache:
+            self._cache[key] = phone_get_region_data_for_number(number)["code"] or ""
+        return self._cache[key]
