@@ -13,6 +13,7 @@
     "data": [
         "security/ir.model.access.csv",
         "data/utm_medium_data.xml",
+        "data/res_company_data.xml",
         "data/mailing_sms_keyword_data.xml",
         "wizard/mailing_mailing_schedule_date_views.xml",
         "wizard/mailing_sms_send_confirm_views.xml",

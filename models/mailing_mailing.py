@@ -118,6 +118,10 @@ class MailingMailing(models.Model):
         compute="_compute_sms_estimate",
         help="Recipients x parts per message: what the provider will bill at most.",
     )
+    # what the part counter of the text adds to it (issue 29): the brand prefix, and the
+    # longest opt-out footer a recipient may get
+    sms_counter_prefix = fields.Char(compute="_compute_sms_counter_texts")
+    sms_counter_footer = fields.Char(compute="_compute_sms_counter_texts")
     sms_estimate_senders = fields.Char(
         "Senders",
         compute="_compute_sms_estimate_senders",
@@ -270,7 +274,18 @@ class MailingMailing(models.Model):
             mailing.sms_estimate_recipients = estimate["recipients"]
             mailing.sms_estimate_parts = estimate["parts"]
             mailing.sms_estimate_encoding = "unicode" if estimate["unicode"] else "gsm7"
-            mailing.sms_estimate_total_parts = estimate["recipients"] * estimate["parts"]
+            mailing.sms_estimate_total_parts = estimate.get(
+                "total", estimate["recipients"] * estimate["parts"]
+            )
+
+    @api.depends("mailing_type", "user_id")
+    def _compute_sms_counter_texts(self):
+        for mailing in self:
+            is_sms = mailing.mailing_type == "sms"
+            mailing.sms_counter_prefix = is_sms and mailing._sms_compliance().prefix
+            mailing.sms_counter_footer = (
+                is_sms and mailing.get_sms_link_replacements_placeholders()["unsubscribe"]
+            )
 
     @api.depends("mailing_type", "user_id")
     def _compute_sms_estimate_senders(self):

@@ -94,11 +94,14 @@ class MailingSmsCampaign(models.AbstractModel):
         opt_out_ids = None if self._sms_reads_opt_outs_by_batch() else self._sms_get_opt_out_ids()
         # links of the text shortened once for the whole run, not once per batch
         template = self._sms_shorten_template_links(self.body_plaintext or "")
+        compliance = self._sms_compliance()  # the company's settings, read once
         inserted = analyzed = 0  # rows this run inserted, when statistics were last checked
         if auto_commit:
             self._sms_next_build_step()
         for batch_ids in split_every(SMS_BATCH_SIZE, recipient_ids, list):
-            batch_sms = self._sms_send_batch(batch_ids, opt_out_ids, template=template)
+            batch_sms = self._sms_send_batch(
+                batch_ids, opt_out_ids, template=template, compliance=compliance
+            )
             if batch_sms and not sms_ids and not self.sms_force_send:
                 # committed with this batch: sending starts while the build goes on
                 self.env.ref("sms.ir_cron_sms_scheduler_action").sudo()._trigger()
@@ -122,11 +125,12 @@ class MailingSmsCampaign(models.AbstractModel):
         an A/B test version, whose recipients are drawn at random once."""
         return not self.ab_testing_enabled or self.ab_testing_is_winner_mailing
 
-    def _sms_send_batch(self, res_ids, opt_out_ids=None, template=None):
+    def _sms_send_batch(self, res_ids, opt_out_ids=None, template=None, compliance=None):
         """Build traces and SMS for one batch of recipient ids; returns the SMS created.
 
         ``opt_out_ids``: the recipients opted out (read for the batch when not given);
-        ``template``: the text with its links already shortened (computed when not given).
+        ``template``: the text with its links already shortened (computed when not given);
+        ``compliance``: the prefix and footers of the SMS (read when not given).
 
         A fixed number of queries per batch, whatever its size: records and numbers are
         read together, checks are set operations, SMS, trackers and traces are inserted
@@ -189,14 +193,18 @@ class MailingSmsCampaign(models.AbstractModel):
         sms_ids = self._sms_reserve_ids("sms_sms", len(send_ids))
         link_pattern = self._sms_short_link_pattern()
         base_url = self.get_base_url()
+        compliance = compliance or self._sms_compliance()
         sms_values = {}  # res_id: values of its SMS
         for res_id, sms_id in zip(send_ids, sms_ids, strict=True):
             trace_values = self._sms_prepare_trace_values(res_id, recipients[res_id], "outgoing")
             body = bodies[res_id]
             if link_pattern:  # each short link carries the SMS id (C9)
                 body = tag_short_links(link_pattern, body, sms_id)
-            if self.sms_allow_unsubscribe:
-                body = self._sms_add_unsubscribe_line(body, trace_values["sms_code"], base_url)
+            # brand prefix and the opt-out footer of the recipient's country (issue 29)
+            url = compliance.opt_out and self._sms_get_unsubscribe_url(
+                trace_values["sms_code"], base_url
+            )
+            body = compliance.apply(body, recipients[res_id]["sanitized"], url)
             sms_values[res_id] = {
                 "id": sms_id,
                 "uuid": time_ordered_uuid(),

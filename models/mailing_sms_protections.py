@@ -73,33 +73,74 @@ class MailingSmsProtections(models.AbstractModel):
         return self._sms_estimate_texts(self._sms_sample_recipients())["parts"]
 
     def _sms_estimate(self):
-        """{recipients, parts, unicode}: what the next send will cost (issue 9)."""
+        """{recipients, parts, unicode, total}: what the next send will cost (issue 9); parts
+        of the longest text, total parts with each recipient's footer (issue 29)."""
         self.ensure_one()
         query = self._sms_try_remaining_recipients_query()
         recipients, sample_ids = self._sms_count_remaining_recipients(query) if query else (0, [])
-        return {"recipients": recipients, **self._sms_estimate_texts(sample_ids)}
+        texts = self._sms_estimate_texts(sample_ids)
+        total = recipients * texts["parts"]
+        link_parts, stop_parts = (texts["parts_by_footer"] + [0, 0])[:2]
+        if recipients and stop_parts and stop_parts != link_parts:
+            share = self._sms_stop_share(query)
+            if share is not None:
+                stop = round(recipients * share)
+                total = stop * stop_parts + (recipients - stop) * link_parts
+        return {"recipients": recipients, "total": total, **texts}
+
+    def _sms_stop_share(self, query):
+        """The share of the remaining recipients whose footer is "Reply STOP" (their number's
+        country), read from their stored sanitized numbers; None when the model has none."""
+        sanitized = self._sms_get_number_sources()[0]
+        model = self.env[self.mailing_model_real]
+        if not sanitized or not model._fields[sanitized].store:
+            return None
+        compliance = self._sms_compliance()
+        model.flush_model([sanitized])
+        self.env.cr.execute(
+            SQL(
+                "SELECT %s FROM %s WHERE id IN (SELECT id FROM (%s) AS remaining)",
+                SQL.identifier(sanitized),
+                SQL.identifier(model._table),
+                query,
+            )
+        )
+        rows = stop = 0
+        while batch := self.env.cr.fetchmany(10000):
+            rows += len(batch)
+            stop += sum(1 for (number,) in batch if number and compliance.replies_stop(number))
+        return stop / rows if rows else None
 
     def _sms_estimate_texts(self, sample_ids):
-        """{parts, unicode} of the text written for ``sample_ids`` (as written without)."""
+        """{parts, unicode, parts_by_footer} of the text written for ``sample_ids`` (as
+        written without) with the brand prefix and each footer a recipient may get (the
+        opt-out link's first, then "Reply STOP"): parts of the longest."""
         template = self.body_plaintext or ""
         if not template.strip():
             # nothing written yet: no part, whatever the opt-out line (Send refuses it)
-            return {"parts": 0, "unicode": False}
+            return {"parts": 0, "unicode": False, "parts_by_footer": []}
         placeholders = self.get_sms_link_replacements_placeholders()
+        compliance = self._sms_compliance()
+        footers = compliance.footers(self._sms_sample_opt_out_url())
         texts = [template]
         if sample_ids and PLACEHOLDER_PATTERN.search(template):
             try:
                 texts = list(self._sms_render_template(template, sample_ids).values()) or texts
             except Exception:  # noqa: BLE001 - the send reports broken records one by one
                 _logger.debug("SMS mailing %s: sample not rendered", self.id, exc_info=True)
-        parts, unicode = 0, False
+        parts_by_footer = [0] * (len(footers) or 1)
+        unicode = False
         for text in texts:
-            text = TEXT_URL.sub(placeholders["link"], text or "")
-            if self.sms_allow_unsubscribe:
-                text = text.rstrip() + placeholders["unsubscribe"]
-            parts = max(parts, sms_parts_count(text))
-            unicode = unicode or not sms_is_gsm7(text)
-        return {"parts": parts, "unicode": unicode}
+            text = compliance.prefixed(TEXT_URL.sub(placeholders["link"], text or ""))
+            for index, footer in enumerate(footers or [""]):
+                full = f"{text.rstrip()}\n{footer}" if footer else text
+                parts_by_footer[index] = max(parts_by_footer[index], sms_parts_count(full))
+                unicode = unicode or not sms_is_gsm7(full)
+        return {
+            "parts": max(parts_by_footer),
+            "unicode": unicode,
+            "parts_by_footer": parts_by_footer if footers else [],
+        }
 
     def _sms_try_remaining_recipients_query(self):
         """``_sms_remaining_recipients_query``, or None while the recipients cannot be read

@@ -7,7 +7,8 @@ import re
 
 from odoo import models
 
-from ..tools.sms_text import PLACEHOLDER_PATTERN, opt_out_line
+from ..tools.sms_compliance import Compliance
+from ..tools.sms_text import PLACEHOLDER_PATTERN
 
 _logger = logging.getLogger(__name__)
 
@@ -85,13 +86,29 @@ class MailingSmsTexts(models.AbstractModel):
 
     def get_sms_link_replacements_placeholders(self):
         """What a link and the opt-out line look like once in an SMS (COMPAT tier B), for
-        counters that estimate the length of the text actually sent."""
-        base_url = self[:1].get_base_url().rstrip("/")
-        mailing_id = self[:1].id or 0
+        counters that estimate the length of the text actually sent: the longest footer a
+        recipient may get (issue 29)."""
+        footers = self[:1]._sms_compliance(opt_out=True).footers(self[:1]._sms_sample_opt_out_url())
         return {
-            "link": f"{base_url}/r/xxxx/s/xxxxxx",
-            "unsubscribe": "\n" + opt_out_line(f"{base_url}/sms/{mailing_id}/{'x' * 10}"),
+            "link": f"{self[:1].get_base_url().rstrip('/')}/r/xxxx/s/xxxxxx",
+            "unsubscribe": "\n" + max(footers, key=len),
         }
+
+    def _sms_sample_opt_out_url(self):
+        """An opt-out link as long as a real one (a code of 10 characters)."""
+        return "%s/sms/%s/%s" % (self[:1].get_base_url().rstrip("/"), self[:1].id or 0, "x" * 10)
+
+    def _sms_compliance(self, opt_out=None):
+        """The prefix and per-country footers of this mailing's SMS (``Compliance``), from
+        the settings of its company; ``opt_out``: whether they end with a footer (default:
+        the mailing's "Include opt-out link")."""
+        company = (self[:1].user_id.company_id or self.env.company).sudo()
+        return Compliance(
+            prefix=company.sms_brand_prefix,
+            stop_codes=company.sms_stop_country_ids.mapped("code"),
+            stop_line=self.env._("Reply STOP to opt out"),
+            opt_out=self[:1].sms_allow_unsubscribe if opt_out is None else opt_out,
+        )
 
     def _sms_short_link_pattern(self):
         """Regex of this database's short links (``<base>/r/<code>``), to tag them per SMS."""
@@ -102,8 +119,3 @@ class MailingSmsTexts(models.AbstractModel):
 
     def _sms_get_unsubscribe_url(self, code, base_url=None):
         return "%s/sms/%s/%s" % ((base_url or self.get_base_url()).rstrip("/"), self.id, code)
-
-    def _sms_add_unsubscribe_line(self, body, code, base_url=None):
-        """``body`` and the opt-out line, on a line of its own."""
-        url = self._sms_get_unsubscribe_url(code, base_url=base_url)
-        return "%s\n%s" % (body.rstrip(), opt_out_line(url))

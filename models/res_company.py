@@ -5,6 +5,8 @@ from ..tools.quiet_hours import check_times_of_day
 from ..tools.sms_providers import SMS_PROVIDERS
 from ..tools.sms_senders import SenderChoice
 
+SMS_STOP_COUNTRY_CODES = ("US", "CA")  # where a STOP reply opts out by default (issue 29)
+
 
 class ResCompany(models.Model):
     """The company's SMS provider (issue 26), and the quiet hours of its SMS mailings (issue
@@ -33,6 +35,24 @@ class ResCompany(models.Model):
     # the senders of the provider account (Twilio's or the HTTP provider's), issue 29
     sms_twilio_number_ids = fields.One2many("sms.twilio.number", "company_id", "SMS Senders")
 
+    # issue 29: the compliance wording of marketing SMS
+    sms_brand_prefix = fields.Char(
+        "SMS Brand Prefix",
+        help="Put before the text of every SMS of a mailing, with its punctuation and space "
+        '("Acme: "), so that recipients know who texts them.',
+    )
+    sms_stop_country_ids = fields.Many2many(
+        "res.country",
+        "res_company_sms_stop_country_rel",
+        "company_id",
+        "country_id",
+        "Reply-STOP Countries",
+        default=lambda self: self._default_sms_stop_countries(),
+        help='Recipients in these countries read "Reply STOP to opt out" at the end of a '
+        "mailing's SMS (their replies reach Odoo: Twilio's inbound messages); the others "
+        "get the opt-out link.",
+    )
+
     sms_help_message = fields.Text(
         "SMS Help Answer",
         translate=True,
@@ -47,6 +67,21 @@ class ResCompany(models.Model):
     )
     sms_quiet_hours_start = fields.Float("Quiet Hours From", default=21.0)
     sms_quiet_hours_end = fields.Float("Quiet Hours To", default=9.0)
+
+    @api.model
+    def _default_sms_stop_countries(self):
+        """The United States and Canada, where carriers expect STOP replies to work."""
+        return self.env["res.country"].search([("code", "in", SMS_STOP_COUNTRY_CODES)])
+
+    @api.model
+    def _sms_init_stop_countries(self):
+        """The default Reply-STOP countries for the companies that existed before them (at
+        install and upgrade: a many2many default only reaches new companies)."""
+        countries = self._default_sms_stop_countries()
+        companies = self.with_context(active_test=False).search([])
+        companies.filtered(lambda company: not company.sms_stop_country_ids).write(
+            {"sms_stop_country_ids": [(6, 0, countries.ids)]}
+        )
 
     @api.constrains("sms_quiet_hours_start", "sms_quiet_hours_end")
     def _check_sms_quiet_hours(self):

@@ -30,6 +30,10 @@ class ResConfigSettings(models.TransientModel):
     )
     sms_twilio_number_count = fields.Integer(compute="_compute_sms_twilio_number_count")
     sms_help_message = fields.Text(related="company_id.sms_help_message", readonly=False)
+    sms_brand_prefix = fields.Char(related="company_id.sms_brand_prefix", readonly=False)
+    sms_stop_country_ids = fields.Many2many(
+        related="company_id.sms_stop_country_ids", readonly=False
+    )
     sms_twilio_inbound_url = fields.Char(compute="_compute_sms_twilio_inbound_url")
 
     sms_quiet_hours = fields.Boolean(related="company_id.sms_quiet_hours", readonly=False)

@@ -24,3 +24,4 @@ from . import test_sms_twilio
 from . import test_sms_replies
 from . import test_chunked_build
 from . import test_sms_senders
+from . import test_sms_compliance

@@ -157,5 +157,7 @@ class TestMailingSmsLinks(MassSMSCommon):
         self.assertEqual(
             placeholders["unsubscribe"], f"\nSTOP SMS: {base}/sms/{mailing.id}/xxxxxxxxxx"
         )
-        real_line = mailing._sms_add_unsubscribe_line("", "A" * 10)
-        self.assertEqual(len(real_line), len(placeholders["unsubscribe"]))
+        real_body = mailing._sms_compliance().apply(
+            "Hi", "+32470123456", mailing._sms_get_unsubscribe_url("A" * 10)
+        )
+        self.assertEqual(len(real_body) - len("Hi"), len(placeholders["unsubscribe"]))

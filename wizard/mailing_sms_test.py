@@ -52,8 +52,7 @@ class MailingSmsTest(models.TransientModel):
                 wizard.sms_senders = summary or False
                 continue
             lines = []
-            for _line, number in wizard._get_numbers():
-                e164 = number and self.env.user._phone_format(number=number)
+            for _line, e164 in wizard._get_e164_numbers():
                 if e164:
                     lines.append(
                         self.env._(
@@ -64,16 +63,27 @@ class MailingSmsTest(models.TransientModel):
                     )
             wizard.sms_senders = "\n".join(lines) or summary
 
-    @api.depends("mailing_id.body_plaintext", "mailing_id.sms_allow_unsubscribe")
+    @api.depends("mailing_id.body_plaintext", "mailing_id.sms_allow_unsubscribe", "numbers")
     def _compute_sms_parts(self):
         """Parts of the text as the sample goes out: placeholders filled for the sample
-        recipient, links at their short length, the opt-out line included."""
+        recipient, links at their short length, the brand prefix and the opt-out footer of
+        each number's country included (the longest, for several numbers)."""
         for wizard in self:
-            counted = {"parts": 0, "unicode": False}
-            if wizard.mailing_id.mailing_model_real:
+            counted = {"parts": 0, "unicode": False, "parts_by_footer": []}
+            mailing = wizard.mailing_id
+            if mailing.mailing_model_real:
                 sample = wizard._get_sample_record()
-                counted = wizard.mailing_id._sms_estimate_texts(sample.ids)
-            wizard.sms_parts = counted["parts"]
+                counted = mailing._sms_estimate_texts(sample.ids)
+            parts = counted["parts"]
+            numbers = [number for _line, number in wizard._get_e164_numbers()]
+            if numbers and len(counted["parts_by_footer"]) == 2:
+                compliance = mailing._sms_compliance()
+                link_parts, stop_parts = counted["parts_by_footer"]
+                parts = max(
+                    stop_parts if compliance.replies_stop(number) else link_parts
+                    for number in numbers
+                )
+            wizard.sms_parts = parts
             wizard.sms_encoding = "unicode" if counted["unicode"] else "gsm7"
 
     @api.model
@@ -92,6 +102,13 @@ class MailingSmsTest(models.TransientModel):
             found = NUMBER_IN_LINE.findall(line.rsplit(",", 1)[-1]) or NUMBER_IN_LINE.findall(line)
             numbers.append((line, found[-1].strip() if found else False))
         return numbers
+
+    def _get_e164_numbers(self):
+        """[(line, number in E.164 or False)] for each non-empty line of the recipients."""
+        return [
+            (line, number and self.env.user._phone_format(number=number))
+            for line, number in self._get_numbers()
+        ]
 
     def _get_sample_record(self):
         """The recipient the sample is written for: the mailing's first, else any record."""
@@ -112,10 +129,14 @@ class MailingSmsTest(models.TransientModel):
                     self.env._("The SMS text could not be written: %(error)s", error=error)
                 ) from error
             body = mailing._sms_shorten_text_links(body)
-        if mailing.sms_allow_unsubscribe:
-            # as long as a real code, so that the sample has the length of a real SMS
-            body = mailing._sms_add_unsubscribe_line(body, SAMPLE_OPT_OUT_CODE)
         return body
+
+    def _get_body_for(self, body, number):
+        """``body`` with the brand prefix and the opt-out footer of ``number``'s country; the
+        link's code is as long as a real one, so that the sample has a real SMS's length."""
+        mailing = self.mailing_id
+        url = mailing._sms_get_unsubscribe_url(SAMPLE_OPT_OUT_CODE)
+        return mailing._sms_compliance().apply(body, number, url)
 
     def action_send_sms(self):
         self.ensure_one()
@@ -127,8 +148,7 @@ class MailingSmsTest(models.TransientModel):
         body = self._render_body()
         sanitized = {}
         invalid = []
-        for line, number in lines:
-            e164 = number and self.env.user._phone_format(number=number)
+        for line, e164 in self._get_e164_numbers():
             if e164:
                 sanitized.setdefault(e164, line)
             else:
@@ -136,17 +156,22 @@ class MailingSmsTest(models.TransientModel):
         results = []
         if sanitized:
             uuid_to_number = {uuid4().hex: number for number in sanitized}
-            message = {
-                "content": body,
-                "numbers": [{"number": n, "uuid": u} for u, n in uuid_to_number.items()],
-            }
+            numbers_by_body = {}  # each number gets the footer of its country (issue 29)
+            for sms_uuid, number in uuid_to_number.items():
+                numbers_by_body.setdefault(self._get_body_for(body, number), []).append(
+                    {"number": number, "uuid": sms_uuid}
+                )
+            messages = [
+                {"content": content, "numbers": numbers}
+                for content, numbers in numbers_by_body.items()
+            ]
             try:
                 # the SMS account is read (and created) as superuser, as the SMS queue does
                 answers = (
                     self.env["sms.sms"]
                     .sudo()
                     ._sms_get_api()
-                    ._send_sms_batch([message], delivery_reports_url=False)
+                    ._send_sms_batch(messages, delivery_reports_url=False)
                 )
             except Exception as error:  # noqa: BLE001 - reported to the marketer below
                 _logger.info("Test SMS of mailing %s failed: %s", self.mailing_id.id, error)

@@ -88,6 +88,9 @@ export class MassSmsWidget extends SmsWidget {
         if (this.value.match(URL_PATTERN)) {
             notes.push(_t("links counted at their shortened length"));
         }
+        if (this.props.record.data.sms_counter_prefix && this.value.trim()) {
+            notes.push(_t("brand prefix included"));
+        }
         if (this.hasOptOut && this.value.trim()) {
             notes.push(_t("opt-out link included"));
         }
@@ -108,9 +111,17 @@ export class MassSmsWidget extends SmsWidget {
         }
         const shortLink = this.baseUrl + SHORT_LINK_SUFFIX;
         let content = value.replace(URL_PATTERN, () => shortLink);
+        // the brand prefix and the longest opt-out footer of the company's countries
+        const prefix = this.props.record.data.sms_counter_prefix || "";
+        if (prefix && !content.startsWith(prefix)) {
+            content = prefix + content;
+        }
         if (this.hasOptOut) {
             const mailingId = this.props.record.resId || 1000;
-            content = `${content.trimEnd()}\nSTOP SMS: ${this.baseUrl}/sms/${mailingId}/${OPT_OUT_CODE}`;
+            const footer =
+                this.props.record.data.sms_counter_footer ||
+                `\nSTOP SMS: ${this.baseUrl}/sms/${mailingId}/${OPT_OUT_CODE}`;
+            content = `${content.trimEnd()}${footer}`;
         }
         return content;
     }
