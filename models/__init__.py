@@ -17,5 +17,6 @@ from . import res_users
 from . import sms_sms
 from . import sms_tracker
 from . import sms_twilio_number
+from . import mailing_sms_webhook
 from . import utm_campaign
 from . import utm_medium

@@ -1,9 +1,12 @@
 # Part of mass_mailing_sms. See LICENSE file for full copyright and licensing details.
 from odoo import api, fields, models
+from odoo.exceptions import ValidationError
 
 from ..tools.quiet_hours import check_times_of_day
+from ..tools.sms_http import DEFAULT_IDEMPOTENCY_HEADER, check_template
 from ..tools.sms_providers import SMS_PROVIDERS
 from ..tools.sms_senders import SenderChoice
+from ..tools.standard_webhooks import is_valid_secret
 
 SMS_STOP_COUNTRY_CODES = ("US", "CA")  # where a STOP reply opts out by default (issue 29)
 
@@ -16,7 +19,7 @@ class ResCompany(models.Model):
 
     # Odoo 19's name (COMPAT "Forward"): a database keeps its choice when it upgrades
     sms_provider = fields.Selection(
-        [("iap", "Odoo IAP"), ("twilio", "Twilio")],
+        [("iap", "Odoo IAP"), ("twilio", "Twilio"), ("http", "HTTP Provider (JSON)")],
         "SMS Provider",
         default="iap",
         required=True,
@@ -32,6 +35,75 @@ class ResCompany(models.Model):
         help="Twilio picks the sender from this service's pool; without one, each SMS leaves "
         "from the sender of its recipient's country, else from the default sender.",
     )
+    # the generic HTTP provider (issue 29), readable by administrators only
+    sms_http_url = fields.Char(
+        "SMS HTTP Send URL",
+        groups="base.group_system",
+        help="Where each SMS is posted as JSON (https://api.provider.example/sms/send).",
+    )
+    sms_http_authorization = fields.Char(
+        "SMS HTTP Authorization",
+        groups="base.group_system",
+        help='Value of the Authorization header of each request ("Bearer <key>", "App <key>").',
+    )
+    sms_http_body_template = fields.Text(
+        "SMS HTTP Body Template",
+        groups="base.group_system",
+        default=lambda self: self._default_sms_http_body_template(),
+        help="The JSON body of one SMS; {to}, {from}, {text} and {sms_id} in its strings are "
+        "replaced by the number, the sender, the text and our id of the SMS.",
+    )
+    sms_http_message_id_path = fields.Char(
+        "SMS HTTP Message Id Path",
+        groups="base.group_system",
+        help="Where the provider's id of the message is in its answer: keys and list "
+        "positions joined by dots (messages.0.messageId).",
+    )
+    sms_http_status_path = fields.Char(
+        "SMS HTTP Status Path",
+        groups="base.group_system",
+        help="Where the message's status is in the answer (messages.0.status.name): a status "
+        "such as failed or rejected marks the SMS refused; empty: any 2xx answer is Sent.",
+    )
+    sms_http_idempotency_header = fields.Char(
+        "SMS HTTP Idempotency Header",
+        groups="base.group_system",
+        default=DEFAULT_IDEMPOTENCY_HEADER,
+        help="Header carrying our id of the SMS on every attempt, so that the provider "
+        "answers a repeat without sending a second message.",
+    )
+    sms_http_webhook_secret = fields.Char(
+        "SMS HTTP Webhook Secret",
+        groups="base.group_system",
+        help="The secret the provider signs its delivery reports and inbound messages with "
+        "(Standard Webhooks: whsec_ followed by Base64).",
+    )
+    sms_http_report_id_path = fields.Char(
+        "SMS HTTP Report Message Id Path",
+        groups="base.group_system",
+        default="messageId",
+        help="Where a delivery report names the message: the provider's id, or ours.",
+    )
+    sms_http_report_status_path = fields.Char(
+        "SMS HTTP Report Status Path",
+        groups="base.group_system",
+        default="status",
+        help="Where a delivery report gives the status: delivered (Delivered), failed, "
+        "rejected, undelivered, expired... (Not Delivered), anything else (Sent).",
+    )
+    sms_http_inbound_from_path = fields.Char(
+        "SMS HTTP Inbound Sender Path",
+        groups="base.group_system",
+        default="from",
+        help="Where an inbound message gives the number that sent it.",
+    )
+    sms_http_inbound_text_path = fields.Char(
+        "SMS HTTP Inbound Text Path",
+        groups="base.group_system",
+        default="text",
+        help="Where an inbound message gives its text.",
+    )
+
     # the senders of the provider account (Twilio's or the HTTP provider's), issue 29
     sms_twilio_number_ids = fields.One2many("sms.twilio.number", "company_id", "SMS Senders")
 
@@ -82,6 +154,38 @@ class ResCompany(models.Model):
         companies.filtered(lambda company: not company.sms_stop_country_ids).write(
             {"sms_stop_country_ids": [(6, 0, countries.ids)]}
         )
+
+    @api.model
+    def _default_sms_http_body_template(self):
+        return '{"to": "{to}", "from": "{from}", "text": "{text}", "reference": "{sms_id}"}'
+
+    @api.constrains("sms_http_body_template")
+    def _check_sms_http_body_template(self):
+        for company in self.sudo():
+            template = company.sms_http_body_template
+            problem = template and check_template(template)
+            if problem:
+                raise ValidationError(
+                    self.env._(
+                        "The JSON body template of the HTTP provider is not usable: "
+                        "%(problem)s. Write a JSON object whose strings name {to} and {text}, "
+                        'e.g. {"to": "{to}", "text": "{text}"}.',
+                        problem=problem,
+                    )
+                )
+
+    @api.constrains("sms_http_webhook_secret")
+    def _check_sms_http_webhook_secret(self):
+        for company in self.sudo():
+            secret = company.sms_http_webhook_secret
+            if secret and not is_valid_secret(secret):
+                raise ValidationError(
+                    self.env._(
+                        "The webhook secret is not one a provider gives: it reads whsec_ "
+                        "followed by at least 16 bytes in Base64 (whsec_MfKQ9r8GKYqrTwjUPD8ILPZI"
+                        "o2LaLaSw)."
+                    )
+                )
 
     @api.constrains("sms_quiet_hours_start", "sms_quiet_hours_end")
     def _check_sms_quiet_hours(self):

@@ -30,11 +30,50 @@ class ResConfigSettings(models.TransientModel):
     )
     sms_twilio_number_count = fields.Integer(compute="_compute_sms_twilio_number_count")
     sms_help_message = fields.Text(related="company_id.sms_help_message", readonly=False)
+    sms_http_url = fields.Char(
+        related="company_id.sms_http_url", readonly=False, groups="base.group_system"
+    )
+    sms_http_authorization = fields.Char(
+        related="company_id.sms_http_authorization", readonly=False, groups="base.group_system"
+    )
+    sms_http_body_template = fields.Text(
+        related="company_id.sms_http_body_template", readonly=False, groups="base.group_system"
+    )
+    sms_http_message_id_path = fields.Char(
+        related="company_id.sms_http_message_id_path",
+        readonly=False,
+        groups="base.group_system",
+    )
+    sms_http_status_path = fields.Char(
+        related="company_id.sms_http_status_path", readonly=False, groups="base.group_system"
+    )
+    sms_http_webhook_secret = fields.Char(
+        related="company_id.sms_http_webhook_secret", readonly=False, groups="base.group_system"
+    )
+    sms_http_report_id_path = fields.Char(
+        related="company_id.sms_http_report_id_path", readonly=False, groups="base.group_system"
+    )
+    sms_http_report_status_path = fields.Char(
+        related="company_id.sms_http_report_status_path", readonly=False, groups="base.group_system"
+    )
+    sms_http_inbound_from_path = fields.Char(
+        related="company_id.sms_http_inbound_from_path", readonly=False, groups="base.group_system"
+    )
+    sms_http_inbound_text_path = fields.Char(
+        related="company_id.sms_http_inbound_text_path", readonly=False, groups="base.group_system"
+    )
+    sms_http_idempotency_header = fields.Char(
+        related="company_id.sms_http_idempotency_header",
+        readonly=False,
+        groups="base.group_system",
+    )
     sms_brand_prefix = fields.Char(related="company_id.sms_brand_prefix", readonly=False)
     sms_stop_country_ids = fields.Many2many(
         related="company_id.sms_stop_country_ids", readonly=False
     )
     sms_twilio_inbound_url = fields.Char(compute="_compute_sms_twilio_inbound_url")
+    sms_http_status_url = fields.Char(compute="_compute_sms_twilio_inbound_url")
+    sms_http_inbound_url = fields.Char(compute="_compute_sms_twilio_inbound_url")
 
     sms_quiet_hours = fields.Boolean(related="company_id.sms_quiet_hours", readonly=False)
     sms_quiet_hours_start = fields.Float(related="company_id.sms_quiet_hours_start", readonly=False)
@@ -66,6 +105,9 @@ class ResConfigSettings(models.TransientModel):
 
     def _compute_sms_twilio_inbound_url(self):
         for settings in self:
+            base_url = settings.company_id.get_base_url()
+            settings.sms_http_status_url = f"{base_url}/sms/http/status"
+            settings.sms_http_inbound_url = f"{base_url}/sms/http/inbound"
             settings.sms_twilio_inbound_url = (
                 f"{settings.company_id.get_base_url()}/sms/twilio/inbound"
             )

@@ -25,3 +25,4 @@ from . import test_sms_replies
 from . import test_chunked_build
 from . import test_sms_senders
 from . import test_sms_compliance
+from . import test_sms_http

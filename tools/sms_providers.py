@@ -30,6 +30,7 @@ from odoo.exceptions import UserError
 
 from odoo.addons.sms.tools.sms_api import SmsApi
 
+from .sms_http import HttpSmsApi
 from .sms_twilio import TwilioSmsApi
 
 
@@ -71,4 +72,4 @@ class IapSmsApi(SmsApi):
 
 
 # res.company.sms_provider -> its class
-SMS_PROVIDERS = {"iap": IapSmsApi, "twilio": TwilioSmsApi}
+SMS_PROVIDERS = {"iap": IapSmsApi, "twilio": TwilioSmsApi, "http": HttpSmsApi}
