@@ -169,3 +169,38 @@ class TestUiTours(MassSMSCase):
         self.start_tour(
             "/odoo", "mass_mailing_sms_test_sent_mailing", login=self.user_marketing.login
         )
+
+    def test_compliance_and_senders_on_the_form(self):
+        """Issue 29: the marketer sees the brand prefix and the footer of each country
+        counted, and the sender of each country, before sending."""
+        company = self.env.company
+        company.sms_twilio_number_ids.unlink()
+        company.write(
+            {
+                "sms_provider": "twilio",
+                "sms_brand_prefix": "Acme: ",
+                "sms_stop_country_ids": [(6, 0, self.env.ref("base.us").ids)],
+                "sms_twilio_number_ids": [
+                    (0, 0, {"name": "+14155550100", "country_ids": self.env.ref("base.us").ids}),
+                    (0, 0, {"name": "ACME BE", "country_ids": self.env.ref("base.be").ids}),
+                    (0, 0, {"name": "ACME", "is_default": True}),
+                ],
+            }
+        )
+        compliance_list = self.env["mailing.list"].create({"name": "Tour Compliance List"})
+        self.env["mailing.contact"].create(
+            [
+                {"name": "Joe", "mobile": "+12025550143", "list_ids": [(4, compliance_list.id)]},
+                {"name": "Anne", "mobile": "+32470123456", "list_ids": [(4, compliance_list.id)]},
+            ]
+        )
+        self.start_tour("/odoo", "mass_mailing_sms_compliance", login=self.user_marketing.login)
+        mailing = self.env["mailing.mailing"].search([("subject", "=", "Tour Compliance")])
+        self.assertEqual(
+            (
+                mailing.sms_estimate_recipients,
+                mailing.sms_estimate_parts,
+                mailing.sms_estimate_total_parts,
+            ),
+            (2, 2, 3),
+        )
