@@ -337,3 +337,23 @@ class MassSMSCommon(SMSCommon, MassSMSCase, MassMailCommon):
                 }
             )
         )
+
+
+class MailingQueueMixin:
+    """For tests of one mailing (``self.mailing``) sent through a provider: build it and run
+    the SMS queue, run it again once the back-off is over, find a trace by number."""
+
+    def _send(self):
+        """Build the campaign, then run the SMS queue once."""
+        self.mailing.action_send_sms()
+        self.env["sms.sms"].sudo()._sms_process_mailing_queue(auto_commit=False)
+
+    def _run_queue_again(self):
+        """The back-off is over: run the queue."""
+        self.env["sms.sms"].sudo().search([("mailing_id", "=", self.mailing.id)]).write(
+            {"sms_lease_until": False}
+        )
+        self.env["sms.sms"].sudo()._sms_process_mailing_queue(auto_commit=False)
+
+    def _trace(self, number):
+        return self.mailing.sudo().mailing_trace_ids.filtered(lambda t: t.sms_number == number)

@@ -10,6 +10,7 @@ import threading
 import requests
 
 from odoo.addons.mass_mailing_sms.tests.common import MassSMSCommon
+from odoo.addons.mass_mailing_sms.tests.twilio import _response
 
 SEND_URL = "https://sms.provider.example/v1/messages"
 AUTHORIZATION = "Bearer http-provider-token-of-the-tests"
@@ -21,17 +22,6 @@ BODY_TEMPLATE = json.dumps(
 )
 MESSAGE_ID_PATH = "messages.0.messageId"
 STATUS_PATH = "messages.0.status"
-
-
-def _response(request, status, body, headers=None):
-    response = requests.Response()
-    response.status_code = status
-    response._content = json.dumps(body).encode()
-    response.headers.update({"Content-Type": "application/json", **(headers or {})})
-    response.encoding = "utf-8"
-    response.url = request.url
-    response.request = request
-    return response
 
 
 class FakeHttpProvider:

@@ -7,6 +7,7 @@ from odoo.exceptions import UserError, ValidationError
 from odoo.tests import tagged
 from odoo.tools import mute_logger
 
+from odoo.addons.mass_mailing_sms.tests.common import MailingQueueMixin
 from odoo.addons.mass_mailing_sms.tests.http_provider import AUTHORIZATION, HttpProviderCase
 from odoo.addons.mass_mailing_sms.tools import standard_webhooks
 from odoo.addons.mass_mailing_sms.tools.sms_http import HttpSmsApi, read_path, render_body
@@ -46,7 +47,7 @@ class TestSmsHttpTemplate(HttpProviderCase):
 
 
 @tagged("post_install", "-at_install", "mass_mailing_sms")
-class TestSmsHttp(HttpProviderCase):
+class TestSmsHttp(MailingQueueMixin, HttpProviderCase):
     """Issue 29.3: a mailing through the HTTP provider, the idempotency header on every
     request and the same on a retry, the provider's refusals in the traces."""
 
@@ -60,20 +61,6 @@ class TestSmsHttp(HttpProviderCase):
             .create([{"name": f"Http {idx}", "mobile": n} for idx, n in enumerate(cls.numbers)])
         )
         cls.mailing = cls._create_sms_mailing(mailing_domain=[("id", "in", cls.partners.ids)])
-
-    def _send(self):
-        self.mailing.action_send_sms()
-        self.env["sms.sms"].sudo()._sms_process_mailing_queue(auto_commit=False)
-
-    def _run_queue_again(self):
-        """The back-off is over: run the queue."""
-        self.env["sms.sms"].sudo().search([("mailing_id", "=", self.mailing.id)]).write(
-            {"sms_lease_until": False}
-        )
-        self.env["sms.sms"].sudo()._sms_process_mailing_queue(auto_commit=False)
-
-    def _trace(self, number):
-        return self.mailing.sudo().mailing_trace_ids.filtered(lambda t: t.sms_number == number)
 
     def test_mailing_through_the_http_provider(self):
         self._send()

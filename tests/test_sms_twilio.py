@@ -3,6 +3,7 @@ from odoo.exceptions import AccessError, UserError
 from odoo.tests import tagged
 from odoo.tools import mute_logger
 
+from odoo.addons.mass_mailing_sms.tests.common import MailingQueueMixin
 from odoo.addons.mass_mailing_sms.tests.twilio import (
     ACCOUNT_SID,
     AUTH_TOKEN,
@@ -13,7 +14,7 @@ from odoo.addons.mass_mailing_sms.tools.sms_twilio import TwilioSmsApi, twilio_s
 
 
 @tagged("post_install", "-at_install", "mass_mailing_sms")
-class TestSmsTwilio(TwilioCase):
+class TestSmsTwilio(MailingQueueMixin, TwilioCase):
     """Issue 26: a mailing sent through the company's Twilio account, one request per SMS,
     Twilio's answers as trace states, unknown outcomes reconciled before any resend."""
 
@@ -27,21 +28,6 @@ class TestSmsTwilio(TwilioCase):
             .create([{"name": f"Twilio {idx}", "mobile": n} for idx, n in enumerate(cls.numbers)])
         )
         cls.mailing = cls._create_sms_mailing(mailing_domain=[("id", "in", cls.partners.ids)])
-
-    def _send(self):
-        """Build the campaign, then run the SMS queue once."""
-        self.mailing.action_send_sms()
-        self.env["sms.sms"].sudo()._sms_process_mailing_queue(auto_commit=False)
-
-    def _run_queue_again(self):
-        """The back-off is over: run the queue."""
-        self.env["sms.sms"].sudo().search([("mailing_id", "=", self.mailing.id)]).write(
-            {"sms_lease_until": False}
-        )
-        self.env["sms.sms"].sudo()._sms_process_mailing_queue(auto_commit=False)
-
-    def _trace(self, number):
-        return self.mailing.sudo().mailing_trace_ids.filtered(lambda t: t.sms_number == number)
 
     def test_signature_of_twilio_documentation(self):
         """The published example of Twilio's request validation."""

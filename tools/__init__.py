@@ -5,6 +5,7 @@ from . import sms_compliance
 from . import sms_countries
 from . import sms_http
 from . import sms_providers
+from . import sms_requests
 from . import sms_senders
 from . import sms_text
 from . import standard_webhooks

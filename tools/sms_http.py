@@ -14,13 +14,19 @@ message list to reconcile against.
 import json
 import logging
 import threading
-from concurrent.futures import ThreadPoolExecutor
 
 import requests
 
 from odoo.exceptions import UserError
 
-from .sms_twilio import CONNECT_TIMEOUT, PARAM_CONNECTIONS, PARAM_TIMEOUT, _session
+from .sms_requests import (
+    CONNECT_TIMEOUT,
+    PARAM_CONNECTIONS,
+    PARAM_TIMEOUT,
+    map_in_threads,
+    refused_for_setting,
+    session_for,
+)
 
 _logger = logging.getLogger(__name__)
 
@@ -115,20 +121,11 @@ class HttpSmsApi:
         ]
         missing = self._sms_missing_setting()
         if missing:
-            # refused like an account the provider refuses: one SMS shows why, the rest wait
-            return [
-                {"uuid": number["uuid"], "state": "unregistered", "failure_reason": missing}
-                if index == 0
-                else {"uuid": number["uuid"], "state": "throttled"}
-                for index, (_content, number) in enumerate(jobs)
-            ]
+            return refused_for_setting(jobs, missing)
         stop = threading.Event()  # the account is refused or throttled: send no more
-        if len(jobs) <= 1 or self.connections == 1:
-            return [self._sms_send_one(*job, stop=stop) for job in jobs]
-        with ThreadPoolExecutor(
-            max_workers=min(self.connections, len(jobs)), thread_name_prefix="sms_http"
-        ) as pool:
-            return list(pool.map(lambda job: self._sms_send_one(*job, stop=stop), jobs))
+        return map_in_threads(
+            lambda job: self._sms_send_one(*job, stop=stop), jobs, self.connections, "sms_http"
+        )
 
     def _get_sms_api_error_messages(self):
         return {
@@ -145,7 +142,7 @@ class HttpSmsApi:
         if missing:
             raise UserError(missing)
         try:
-            response = _session(self.connections).get(
+            response = session_for(self.connections).get(
                 self.url, headers=self._sms_headers(), timeout=self.timeout
             )
         except requests.RequestException as error:
@@ -209,7 +206,7 @@ class HttpSmsApi:
             },
         )
         try:
-            response = _session(self.connections).post(
+            response = session_for(self.connections).post(
                 self.url, json=body, headers=self._sms_headers(sms_uuid), timeout=self.timeout
             )
         except requests.RequestException as error:

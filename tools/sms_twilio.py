@@ -18,22 +18,26 @@ import hashlib
 import hmac
 import logging
 import threading
-from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, timedelta
 from email.utils import parsedate_to_datetime
 
 import requests
-from requests.adapters import HTTPAdapter
 
 from odoo.exceptions import UserError
+
+from .sms_requests import (
+    CONNECT_TIMEOUT,
+    PARAM_CONNECTIONS,
+    PARAM_TIMEOUT,
+    map_in_threads,
+    refused_for_setting,
+    session_for,
+)
 
 _logger = logging.getLogger(__name__)
 
 TWILIO_API_URL = "https://api.twilio.com"
 PARAM_API_URL = "mass_mailing_sms.twilio_api_url"  # the local fake of bin/bench, bin/fault_test
-PARAM_CONNECTIONS = ("mass_mailing_sms.sms_provider_connections", 24)  # requests in flight
-PARAM_TIMEOUT = ("mass_mailing_sms.sms_provider_timeout", 30)  # seconds to wait for an answer
-CONNECT_TIMEOUT = 5
 RECONCILE_PAGES = 5  # pages of the message list read to find an SMS of unknown outcome
 RECONCILE_PAGE_SIZE = 50
 CLOCK_SKEW = timedelta(minutes=2)  # between our clock and Twilio's, for the message list
@@ -58,9 +62,6 @@ TWILIO_ERRORS = {
 }
 ACCOUNT_STATES = ("unregistered", "insufficient_credit")
 
-_sessions = {}
-_sessions_lock = threading.Lock()
-
 
 def twilio_signature(auth_token, url, params):
     """``X-Twilio-Signature`` of a request Twilio made to ``url`` with the POST ``params``
@@ -76,20 +77,6 @@ def twilio_signature_valid(auth_token, url, params, signature):
     if not (auth_token and signature):
         return False
     return hmac.compare_digest(twilio_signature(auth_token, url, params), signature)
-
-
-def _session(connections):
-    """A ``requests`` session per pool size, shared by the workers' threads: connections
-    stay open from one batch to the next."""
-    with _sessions_lock:
-        session = _sessions.get(connections)
-        if session is None:
-            session = requests.Session()
-            adapter = HTTPAdapter(pool_connections=4, pool_maxsize=connections)
-            session.mount("https://", adapter)
-            session.mount("http://", adapter)
-            _sessions[connections] = session
-        return session
 
 
 class TwilioSmsApi:
@@ -130,13 +117,7 @@ class TwilioSmsApi:
         ]
         missing = self._sms_missing_setting()
         if missing:
-            # refused like an account Twilio refuses: one SMS shows why, the others wait
-            return [
-                {"uuid": number["uuid"], "state": "unregistered", "failure_reason": missing}
-                if index == 0
-                else {"uuid": number["uuid"], "state": "throttled"}
-                for index, (_content, number) in enumerate(jobs)
-            ]
+            return refused_for_setting(jobs, missing)
         results = {}
         retried = [job for job in jobs if job[1].get("attempt", 1) > 1]
         if retried:
@@ -172,7 +153,7 @@ class TwilioSmsApi:
         if not (self.account_sid and self.auth_token):
             raise UserError(env._("Fill in the Twilio Account SID and Auth Token first."))
         try:
-            response = _session(self.connections).get(
+            response = session_for(self.connections).get(
                 f"{self._sms_account_url()}.json",
                 auth=(self.account_sid, self.auth_token),
                 timeout=self.timeout,
@@ -226,12 +207,7 @@ class TwilioSmsApi:
         return f"{self.base_url}/sms/twilio/status/{sms_uuid}"
 
     def _sms_map(self, function, jobs):
-        if len(jobs) <= 1 or self.connections == 1:
-            return [function(job) for job in jobs]
-        with ThreadPoolExecutor(
-            max_workers=min(self.connections, len(jobs)), thread_name_prefix="sms_twilio"
-        ) as pool:
-            return list(pool.map(function, jobs))
+        return map_in_threads(function, jobs, self.connections, "sms_twilio")
 
     def _sms_create_one(self, content, number, stop):
         sms_uuid = number["uuid"]
@@ -247,7 +223,7 @@ class TwilioSmsApi:
         else:
             data["From"] = self.senders.sender_for(number["number"])
         try:
-            response = _session(self.connections).post(
+            response = session_for(self.connections).post(
                 f"{self._sms_account_url()}/Messages.json",
                 data=data,
                 auth=(self.account_sid, self.auth_token),
@@ -298,7 +274,7 @@ class TwilioSmsApi:
         found = []
         for _page in range(RECONCILE_PAGES):
             try:
-                response = _session(self.connections).get(
+                response = session_for(self.connections).get(
                     url,
                     params=params,
                     auth=(self.account_sid, self.auth_token),
