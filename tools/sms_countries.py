@@ -2,13 +2,14 @@
 """The country of a number, for what is chosen per recipient country (issue 29): the sender
 an SMS leaves from and the opt-out wording of its footer."""
 
-from phonenumbers import COUNTRY_CODE_TO_REGION_CODE, UNKNOWN_REGION
+from phonenumbers import COUNTRY_CODE_TO_REGION_CODE
 
 from odoo.addons.phone_validation.tools.phone_validation import (
     phone_get_region_data_for_number,
 )
 
 NANP_CALLING_CODE = 1  # +1: each area code (the next 3 digits) belongs to one country
+NON_GEOGRAPHIC_REGION = "001"  # phonenumbers' region of the codes of no country (+800)
 
 
 class NumberCountries:
@@ -23,19 +24,21 @@ class NumberCountries:
         """The ISO code of ``number`` (E.164), "" when it names no country."""
         if not number or not number.startswith("+") or not number[1:4].isdigit():
             return ""
-        calling_code, regions = next(
-            (
-                (int(number[1:length]), COUNTRY_CODE_TO_REGION_CODE[int(number[1:length])])
-                for length in (2, 3, 4)
-                if int(number[1:length]) in COUNTRY_CODE_TO_REGION_CODE
-            ),
-            (None, ()),
-        )
-        if len(regions) == 1:
-            return "" if regions[0] in (UNKNOWN_REGION, "001") else regions[0]
-        if not regions:
-            return ""
+        calling_code = calling_code_of(number)
+        regions = COUNTRY_CODE_TO_REGION_CODE.get(calling_code, ())
+        if len(regions) <= 1:
+            return "" if not regions or regions[0] == NON_GEOGRAPHIC_REGION else regions[0]
         key = number[:5] if calling_code == NANP_CALLING_CODE else number
         if key not in self._cache:
             self._cache[key] = phone_get_region_data_for_number(number)["code"] or ""
         return self._cache[key]
+
+
+def calling_code_of(number):
+    """The country calling code that starts ``number`` (E.164; codes are 1 to 3 digits and
+    none is the start of another), None when no code does."""
+    for length in (2, 3, 4):
+        calling_code = int(number[1:length])
+        if calling_code in COUNTRY_CODE_TO_REGION_CODE:
+            return calling_code
+    return None
