@@ -75,7 +75,9 @@ class SmsHttpController(http.Controller):
         number = read_path(document, company.sms_http_inbound_from_path or "from")
         text = read_path(document, company.sms_http_inbound_text_path or "text")
         if not number or not str(text or "").strip():
-            return self._sms_refuse(400, "no sender number or text at the paths of Settings")
+            return self._sms_refuse(
+                400, "no sender number or text at the paths of Settings", "inbound"
+            )
         if not first_time:
             return _answer(200, {"status": "already received"})
         webhook_id = request.httprequest.headers.get("webhook-id", "")

@@ -131,13 +131,6 @@ class MailingSmsTest(models.TransientModel):
             body = mailing._sms_shorten_text_links(body)
         return body
 
-    def _get_body_for(self, body, number):
-        """``body`` with the brand prefix and the opt-out footer of ``number``'s country; the
-        link's code is as long as a real one, so that the sample has a real SMS's length."""
-        mailing = self.mailing_id
-        url = mailing._sms_get_unsubscribe_url(SAMPLE_OPT_OUT_CODE)
-        return mailing._sms_compliance().apply(body, number, url)
-
     def action_send_sms(self):
         self.ensure_one()
         if not (self.mailing_id.body_plaintext or "").strip():
@@ -156,9 +149,13 @@ class MailingSmsTest(models.TransientModel):
         results = []
         if sanitized:
             uuid_to_number = {uuid4().hex: number for number in sanitized}
-            numbers_by_body = {}  # each number gets the footer of its country (issue 29)
+            # each number gets the brand prefix and the footer of its country (issue 29);
+            # the link's code is as long as a real one, so the sample has a real SMS's length
+            compliance = self.mailing_id._sms_compliance()
+            url = self.mailing_id._sms_get_unsubscribe_url(SAMPLE_OPT_OUT_CODE)
+            numbers_by_body = {}
             for sms_uuid, number in uuid_to_number.items():
-                numbers_by_body.setdefault(self._get_body_for(body, number), []).append(
+                numbers_by_body.setdefault(compliance.apply(body, number, url), []).append(
                     {"number": number, "uuid": sms_uuid}
                 )
             messages = [
