@@ -5,7 +5,8 @@
 """Benchmark one SMS list mailing end to end; run by bin/bench through `odoo-bin shell`.
 
 Environment: BENCH_N (recipients), BENCH_GATEWAY (fake gateway URL), BENCH_LABEL,
-BENCH_PROVIDER (``twilio``: the company sends through Twilio's API, faked by the gateway),
+BENCH_PROVIDER (``twilio``: the company sends through Twilio's API, ``http``: through the
+generic HTTP provider, faked by the gateway),
 BENCH_OUT (a folder for the workers' figures) and BENCH_PHASE:
 
 - ``setup`` creates N list contacts with realistic bad data and an SMS mailing with a link
@@ -30,6 +31,7 @@ import odoo
 
 sys.path.insert(0, os.path.join(os.environ["MMS_REPO"], "bin"))
 import campaign_data  # noqa: E402 (found through the line above)
+import fake_http_provider  # noqa: E402
 
 N = int(os.environ["BENCH_N"])
 GATEWAY = os.environ["BENCH_GATEWAY"]
@@ -46,7 +48,8 @@ def expected_numbers():
 def setup():
     env["ir.config_parameter"].set_param("sms.endpoint", GATEWAY)
     env["ir.config_parameter"].set_param("web.base.url", "http://bench.example.com")
-    if os.environ.get("BENCH_PROVIDER") == "twilio":
+    provider = os.environ.get("BENCH_PROVIDER")
+    if provider == "twilio":
         env["ir.config_parameter"].set_param("mass_mailing_sms.twilio_api_url", GATEWAY)
         env.company.write(
             {
@@ -54,6 +57,18 @@ def setup():
                 "sms_twilio_account_sid": "AC" + "b" * 32,
                 "sms_twilio_auth_token": "bench-token",
                 "sms_twilio_number_ids": [(0, 0, {"name": "+14155550100"})],
+            }
+        )
+    elif provider == "http":
+        env.company.write(
+            {
+                "sms_provider": "http",
+                "sms_http_url": GATEWAY + fake_http_provider.SEND_PATH,
+                "sms_http_authorization": "Bearer bench-token",
+                "sms_http_body_template": fake_http_provider.HTTP_BODY_TEMPLATE,
+                "sms_http_message_id_path": "messageId",
+                "sms_http_status_path": "status",
+                "sms_twilio_number_ids": [(0, 0, {"name": "ACME"})],
             }
         )
     mailing_list = campaign_data.prepare_list(env, f"Bench {N}", N, "bench-token")

@@ -30,10 +30,14 @@ stats are printed to stdout on SIGTERM. For the pacing check ("at most N SMS per
 the stats also give the most SMS received for the first time (replays aside) within any 60
 seconds, and the count per 60 seconds from the first.
 With ``--provider twilio`` it speaks Twilio's REST API instead (``fake_twilio.py``): the same
-faults per create request, and signed status callbacks.
+faults per create request, and signed status callbacks. With ``--provider http`` it is a
+provider of the generic HTTP kind (``fake_http_provider.py``): the same faults per request,
+idempotency keys, and delivery reports signed as Standard Webhooks posted to ``--report-url``.
+Then ``GET /final`` gives the provider's final status of each message, per SMS uuid.
 
 Usage: python fake_sms_gateway.py --port 0 [--port-file FILE] [--fault KIND:N ...]
        [--provider twilio --twilio-sid AC... --twilio-token TOKEN [--no-callbacks]]
+       [--provider http --http-token TOKEN [--report-url URL --webhook-secret whsec_...]]
 """
 
 import argparse
@@ -47,6 +51,7 @@ import time
 from collections import Counter
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+import fake_http_provider
 import fake_twilio
 
 WINDOW = 60  # seconds: the pacing setting's "per minute" holds for any 60 seconds
@@ -157,7 +162,10 @@ class GatewayState:
         return results
 
 
-def make_handler(state, twilio=None):
+def make_handler(state, twilio=None, http=None):
+    """The request handler; ``twilio`` or ``http``: the account of that provider, if any."""
+    provider = twilio or http
+
     class Handler(BaseHTTPRequestHandler):
         # keep-alive: the sender keeps its connections from one request to the next
         protocol_version = "HTTP/1.1"
@@ -177,9 +185,9 @@ def make_handler(state, twilio=None):
             if twilio and fake_twilio.handle(self, twilio, "GET"):
                 return
             if self.path == "/stats":
-                self._reply(200, {**state.stats(), **(twilio.stats() if twilio else {})})
-            elif self.path == "/twilio/final" and twilio:
-                self._reply(200, twilio.final_statuses())
+                self._reply(200, {**state.stats(), **(provider.stats() if provider else {})})
+            elif self.path == "/final" and provider:
+                self._reply(200, provider.final_statuses())
             elif self.path == "/twilio/stops" and twilio:
                 self._reply(200, twilio.stop_report())
             elif self.path == "/numbers":
@@ -198,6 +206,8 @@ def make_handler(state, twilio=None):
         def do_POST(self):
             if twilio and fake_twilio.handle(self, twilio, "POST"):
                 return
+            if http and fake_http_provider.handle(self, http, "POST"):
+                return
             length = int(self.headers.get("Content-Length") or 0)
             request = json.loads(self.rfile.read(length) or b"{}")
             if self.path == "/twilio/stop-plan" and twilio:
@@ -215,9 +225,9 @@ def make_handler(state, twilio=None):
 
             self._with_faults(accept)
 
-        def create_message(self, account, params):
-            """A Twilio create request, under the gateway's faults."""
-            self._with_faults(lambda: account.add_message(params))
+        def create_message(self, accept):
+            """A provider's request creating a message, under the gateway's faults."""
+            self._with_faults(accept)
 
         def _with_faults(self, accept):
             """Draw this call's fault, then answer: ``accept()`` gives (status, body)."""
@@ -271,12 +281,15 @@ def main():
     )
     parser.add_argument("--hang-seconds", type=float, default=20)
     parser.add_argument("--seed", type=int, default=17, help="of the flaky faults")
-    parser.add_argument("--provider", choices=("iap", "twilio"), default="iap")
+    parser.add_argument("--provider", choices=("iap", "twilio", "http"), default="iap")
     parser.add_argument("--twilio-sid", default="AC" + "0" * 32)
     parser.add_argument("--twilio-token", default="fake-twilio-token")
     parser.add_argument(
         "--no-callbacks", action="store_true", help="post no Twilio status callbacks"
     )
+    parser.add_argument("--http-token", default="fake-http-token")
+    parser.add_argument("--report-url", default="", help="where delivery reports go (http)")
+    parser.add_argument("--webhook-secret", default="", help="whsec_... of the reports (http)")
     args = parser.parse_args()
 
     state = GatewayState(args.fault, hang_seconds=args.hang_seconds, seed=args.seed)
@@ -285,7 +298,12 @@ def main():
         twilio = fake_twilio.TwilioAccount(
             state, args.twilio_sid, args.twilio_token, callbacks=not args.no_callbacks
         )
-    server = ThreadingHTTPServer(("127.0.0.1", args.port), make_handler(state, twilio))
+    http = None
+    if args.provider == "http":
+        http = fake_http_provider.HttpAccount(
+            state, args.http_token, args.report_url, args.webhook_secret
+        )
+    server = ThreadingHTTPServer(("127.0.0.1", args.port), make_handler(state, twilio, http))
     server.daemon_threads = True
     if args.port_file:
         with open(args.port_file, "w", encoding="utf-8") as port_file:

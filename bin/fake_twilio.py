@@ -15,7 +15,7 @@ Every request needs Basic auth with the account SID and token (else 401, 20003).
 Each message created gets status callbacks to its ``StatusCallback`` URL, signed as Twilio
 signs them (``X-Twilio-Signature``), from a few threads: ``sent``, then ``delivered``, or
 ``undelivered`` with error 30005 for one message in ``UNDELIVERED_EVERY``. ``GET
-/twilio/final`` gives {our SMS uuid: [Twilio's final status of each message created for it]};
+/final`` gives {our SMS uuid: [Twilio's final status of each message created for it]};
 ``GET /stats`` adds the messages, list requests and callbacks (done, failed, still to post).
 
 Replies: ``POST /twilio/stop-plan`` with ``{"numbers": [...], "after": K, "url": ...}`` makes
@@ -262,7 +262,7 @@ def handle(handler, account, method):
     elif parsed.path == f"{account_path}/Messages.json" and method == "POST":
         length = int(handler.headers.get("Content-Length") or 0)
         params = dict(urllib.parse.parse_qsl(handler.rfile.read(length).decode()))
-        handler.create_message(account, params)
+        handler.create_message(lambda: account.add_message(params))
     else:
         handler._reply(404, _error(20404, "The requested resource was not found", 404))
     return True

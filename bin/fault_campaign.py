@@ -10,8 +10,10 @@ FAULT_TIMEOUT (seconds a send loop may take), FAULT_MAX_ATTEMPTS (unknown outcom
 SMS ends in error, 10 unless set), FAULT_BATCH (SMS per provider call, 500 unless set),
 FAULT_PACING (SMS per minute, for pacing-on),
 FAULT_SEND_SECONDS (how long the send took, for the pacing check), FAULT_PROVIDER (``twilio``
-to send through Twilio's API, faked by the gateway, whose signed status callbacks reach the
-Odoo server at FAULT_ODOO_URL), FAULT_READ_TIMEOUT (seconds the provider may take to answer).
+to send through Twilio's API, ``http`` through the generic HTTP provider, faked by the gateway,
+whose signed delivery reports reach the Odoo server at FAULT_ODOO_URL; FAULT_TWILIO_SID and
+FAULT_TWILIO_TOKEN, or FAULT_HTTP_TOKEN and FAULT_WEBHOOK_SECRET), FAULT_READ_TIMEOUT (seconds
+the provider may take to answer).
 
 - setup: settings of the SMS queue and a mailing list of N contacts with realistic bad data
   (malformed, missing, blacklisted, opted-out, duplicate numbers); prints ``FAULT_LIST <id>``;
@@ -25,9 +27,9 @@ Odoo server at FAULT_ODOO_URL), FAULT_READ_TIMEOUT (seconds the provider may tak
 - check: prints ``FAULT_RESULT {json}``: lost, doubled, wrongly sent numbers (from the
   gateway), the final state of every recipient, recipients without exactly one final trace,
   traces shown failed (or still queued) although the provider accepted their SMS and traces
-  shown sent although it did not; through Twilio, once its status callbacks are all posted,
-  traces whose state is not what the fake reported (delivered: Delivered, undelivered:
-  bounced);
+  shown sent although it did not; through Twilio or the HTTP provider, once their delivery
+  reports are all posted, traces whose state is not what the fake reported (delivered:
+  Delivered, undelivered: bounced through Twilio, not delivered through the HTTP provider);
   with pacing on, the most SMS the gateway received in any 60 seconds, against the limit.
 """
 
@@ -39,6 +41,7 @@ import urllib.request
 
 sys.path.insert(0, os.path.join(os.environ["MMS_REPO"], "bin"))
 import campaign_data  # noqa: E402 (found through the line above)
+import fake_http_provider  # noqa: E402
 
 MODE = os.environ["FAULT_MODE"]
 N = int(os.environ.get("FAULT_N", "20000"))
@@ -49,7 +52,14 @@ PACING_PER_MINUTE = "mass_mailing_sms.sms_pacing_per_minute"
 PROVIDER = os.environ.get("FAULT_PROVIDER", "iap")
 TWILIO_SID = os.environ.get("FAULT_TWILIO_SID", "")
 TWILIO_TOKEN = os.environ.get("FAULT_TWILIO_TOKEN", "")
-TWILIO_FINAL_TO_TRACE = {"delivered": "sent", "undelivered": "bounce"}
+HTTP_TOKEN = os.environ.get("FAULT_HTTP_TOKEN", "")
+WEBHOOK_SECRET = os.environ.get("FAULT_WEBHOOK_SECRET", "")
+# the provider's final status of a message -> the state its trace must end in
+FINAL_TO_TRACE = {
+    "twilio": {"delivered": "sent", "undelivered": "bounce"},  # 30005: invalid destination
+    "http": {"delivered": "sent", "undelivered": "error"},  # not delivered
+}
+REPORTED = PROVIDER in FINAL_TO_TRACE  # the provider posts delivery reports to Odoo
 STOP_GRACE = 2  # seconds: SMS handed over before a STOP was processed may still complete
 cr = env.cr
 
@@ -90,8 +100,8 @@ def build():
         "mass_mailing_sms.sms_max_attempts", os.environ.get("FAULT_MAX_ATTEMPTS", "10")
     )
     params.set_param("sms.session.batch.size", os.environ.get("FAULT_BATCH", "500"))
-    if PROVIDER == "twilio":
-        use_twilio(params)
+    if REPORTED:
+        use_provider(params)
     mailing_list = env["mailing.list"].browse(int(os.environ["FAULT_LIST_ID"]))
     name = os.environ.get("FAULT_NAME", "fault")
     mailing = env["mailing.mailing"].create(
@@ -129,23 +139,36 @@ def rebuild():
     build_all(env["mailing.mailing"].browse(int(os.environ["FAULT_MAILING_ID"])))
 
 
-def use_twilio(params):
-    """The company sends through Twilio, faked by the gateway; its callbacks reach the Odoo
-    server of the fault test."""
-    params.set_param("mass_mailing_sms.twilio_api_url", GATEWAY)
+def use_provider(params):
+    """The company sends through Twilio or the HTTP provider, faked by the gateway; their
+    delivery reports reach the Odoo server of the fault test."""
     params.set_param("web.base.url", os.environ["FAULT_ODOO_URL"])
     params.set_param("web.base.url.freeze", "True")
     params.set_param(
         "mass_mailing_sms.sms_provider_timeout", os.environ.get("FAULT_READ_TIMEOUT", "5")
     )
     company = env.company
-    company.write(
-        {
-            "sms_provider": "twilio",
-            "sms_twilio_account_sid": TWILIO_SID,
-            "sms_twilio_auth_token": TWILIO_TOKEN,
-        }
-    )
+    if PROVIDER == "twilio":
+        params.set_param("mass_mailing_sms.twilio_api_url", GATEWAY)
+        company.write(
+            {
+                "sms_provider": "twilio",
+                "sms_twilio_account_sid": TWILIO_SID,
+                "sms_twilio_auth_token": TWILIO_TOKEN,
+            }
+        )
+    else:
+        company.write(
+            {
+                "sms_provider": "http",
+                "sms_http_url": GATEWAY + fake_http_provider.SEND_PATH,
+                "sms_http_authorization": f"Bearer {HTTP_TOKEN}",
+                "sms_http_body_template": fake_http_provider.HTTP_BODY_TEMPLATE,
+                "sms_http_message_id_path": "messageId",
+                "sms_http_status_path": "status",
+                "sms_http_webhook_secret": WEBHOOK_SECRET,
+            }
+        )
     if not company.sms_twilio_number_ids:
         env["sms.twilio.number"].create({"name": "+14155550100", "company_id": company.id})
 
@@ -194,7 +217,7 @@ def stop_result():
 
 
 def wait_for_callbacks(timeout=600):
-    """Twilio's status callbacks still to post, after ``timeout`` seconds at most."""
+    """The provider's delivery reports still to post, after ``timeout`` seconds at most."""
     started = time.time()
     while time.time() - started < timeout:
         pending = gateway("/stats").get("callbacks_pending", 0)
@@ -205,8 +228,8 @@ def wait_for_callbacks(timeout=600):
 
 
 def wrong_final_states(mailing_id):
-    """Traces whose state is not what the fake Twilio finally reported for their SMS."""
-    final = gateway("/twilio/final")
+    """Traces whose state is not what the fake provider finally reported for their SMS."""
+    final = gateway("/final")
     cr.execute(
         """SELECT trace.trace_status, tracker.sms_uuid FROM mailing_trace trace
              JOIN sms_tracker tracker ON tracker.mailing_trace_id = trace.id
@@ -216,7 +239,7 @@ def wrong_final_states(mailing_id):
     wrong = 0
     for status, sms_uuid in cr.fetchall():
         reported = final.get(sms_uuid)
-        if reported and TWILIO_FINAL_TO_TRACE[reported[-1]] != status:
+        if reported and FINAL_TO_TRACE[PROVIDER][reported[-1]] != status:
             wrong += 1
     return wrong
 
@@ -268,7 +291,7 @@ def gateway(path):
 
 def check():
     mailing_id = int(os.environ["FAULT_MAILING_ID"])
-    callbacks_left = wait_for_callbacks() if PROVIDER == "twilio" else 0
+    callbacks_left = wait_for_callbacks() if REPORTED else 0
     cr.commit()  # a fresh snapshot: what the callbacks wrote
     cr.execute(
         """SELECT trace_status, COALESCE(failure_type, ''), COUNT(*) FROM mailing_trace
@@ -301,8 +324,8 @@ def check():
             WHERE trace.mass_mailing_id = %s""",
         (mailing_id,),
     )
-    # through Twilio, a message it accepted may still be reported undelivered (bounced)
-    final = gateway("/twilio/final") if PROVIDER == "twilio" else {}
+    # a message Twilio or the HTTP provider accepted may still be reported undelivered
+    final = gateway("/final") if REPORTED else {}
     failed_but_delivered = shown_sent_not_accepted = 0
     for status, sms_uuid in cr.fetchall():
         accepted = answers.get(sms_uuid) == "success"
@@ -344,7 +367,7 @@ def check():
     }
     if stops:
         result["stops"] = stops
-    if PROVIDER == "twilio":
+    if REPORTED:
         result["callbacks_left"] = callbacks_left
         result["callbacks_failed"] = stats.get("callbacks_failed", 0)
         result["wrong_final"] = wrong_final_states(mailing_id)

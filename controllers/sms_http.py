@@ -26,8 +26,8 @@ class SmsHttpController(http.Controller):
     messages, JSON signed as Standard Webhooks define (``tools/standard_webhooks.py``) with
     the company's webhook secret. Refusals change nothing and are logged once: 415 not JSON,
     413 over 64 KB, 403 unsigned, wrongly signed or more than 5 minutes old, 400 not the JSON
-    expected, 404 an unknown message; a webhook delivered again (same ``webhook-id``) is
-    answered 200 and acts once."""
+    expected, 404 an unknown message (not recorded: delivered again, it may act); a webhook
+    delivered again (same ``webhook-id``) after acting is answered 200 and acts once."""
 
     @http.route(
         "/sms/http/status",
@@ -41,7 +41,7 @@ class SmsHttpController(http.Controller):
         checked = self._sms_check_webhook("status")
         if isinstance(checked, Response):
             return checked
-        company, document, first_time = checked
+        company, document = checked
         message_id = read_path(document, company.sms_http_report_id_path or "messageId")
         status = read_path(document, company.sms_http_report_status_path or "status")
         if message_id is None or status is None:
@@ -52,7 +52,10 @@ class SmsHttpController(http.Controller):
             [("sms_provider_message_id", "=", str(message_id))], limit=1
         ) or trackers.search([("sms_uuid", "=", str(message_id))], limit=1)
         if not tracker:
+            # not recorded as received: the provider's retry may find it (the answer that
+            # named the message may not be committed yet)
             return self._sms_refuse(404, "no such SMS")
+        first_time = self._sms_first_time(company)
         if first_time:
             self._sms_apply_status(tracker, str(status))
         return _answer(200, {"status": "ok" if first_time else "already received"})
@@ -71,14 +74,14 @@ class SmsHttpController(http.Controller):
         checked = self._sms_check_webhook("inbound")
         if isinstance(checked, Response):
             return checked
-        company, document, first_time = checked
+        company, document = checked
         number = read_path(document, company.sms_http_inbound_from_path or "from")
         text = read_path(document, company.sms_http_inbound_text_path or "text")
         if not number or not str(text or "").strip():
             return self._sms_refuse(
                 400, "no sender number or text at the paths of Settings", "inbound"
             )
-        if not first_time:
+        if not self._sms_first_time(company):
             return _answer(200, {"status": "already received"})
         webhook_id = request.httprequest.headers.get("webhook-id", "")
         reply = (
@@ -89,7 +92,7 @@ class SmsHttpController(http.Controller):
         return _answer(200, {"status": "ok", "reply": reply or ""})
 
     def _sms_check_webhook(self, label):
-        """(company, JSON document, first time) of a signed webhook, or the refusal."""
+        """(company, JSON document) of a signed webhook, or the refusal."""
         httprequest = request.httprequest
         if httprequest.mimetype != "application/json":
             return self._sms_refuse(415, "the body must be JSON", label)
@@ -114,9 +117,13 @@ class SmsHttpController(http.Controller):
             document = json.loads(body)
         except ValueError:
             return self._sms_refuse(400, "the body is not JSON", label)
-        webhook_id = httprequest.headers.get("webhook-id", "")
-        first_time = env["mailing.sms.webhook"]._sms_first_time(company, webhook_id)
-        return company, document, first_time
+        return company, document
+
+    def _sms_first_time(self, company):
+        """Whether this webhook's ``webhook-id`` is new; recorded once it is about to act, so
+        that a webhook refused (a message not known yet) is acted on when delivered again."""
+        webhook_id = request.httprequest.headers.get("webhook-id", "")
+        return company.env["mailing.sms.webhook"]._sms_first_time(company, webhook_id)
 
     def _sms_refuse(self, status, why, label="status"):
         _logger.warning("HTTP provider webhook (%s) refused (HTTP %s): %s", label, status, why)

@@ -219,6 +219,27 @@ class TestSmsHttpWebhooks(HttpProviderCase):
         self.assertEqual(self.mailing.delivered, 1, "Delivered: confirmed by a report")
 
     @mute_logger("odoo.addons.mass_mailing_sms.controllers.sms_http")
+    def test_report_before_its_message_is_known_acts_when_delivered_again(self):
+        """A report may overtake the answer naming its message (not committed yet): refused
+        404, and the provider's retry under the same webhook-id is then acted on."""
+        message = self.messages[0]
+        tracker = (
+            self.env["sms.tracker"].sudo().search([("sms_provider_message_id", "=", message["id"])])
+        )
+        self.assertEqual(len(tracker), 1)
+        tracker.sms_provider_message_id = False
+        payload = {"messageId": message["id"], "status": "DELIVERED"}
+        early = self.webhook("/sms/http/status", payload, webhook_id="msg_early")
+        self.assertEqual(early.status_code, 404)
+        self.assertEqual(self._trace(message).trace_status, "pending")
+        tracker.sms_provider_message_id = message["id"]
+        again = self.webhook("/sms/http/status", payload, webhook_id="msg_early")
+        self.assertEqual((again.status_code, again.json()["status"]), (200, "ok"))
+        self.assertEqual(self._trace(message).trace_status, "sent", "Delivered")
+        third = self.webhook("/sms/http/status", payload, webhook_id="msg_early")
+        self.assertEqual(third.json()["status"], "already received")
+
+    @mute_logger("odoo.addons.mass_mailing_sms.controllers.sms_http")
     def test_forged_stale_or_unsigned_reports_change_nothing(self):
         message = self.messages[0]
         payload = {"messageId": message["id"], "status": "DELIVERED"}
