@@ -254,6 +254,10 @@ def make_handler(state, twilio=None, http=None):
                 self.connection.setsockopt(
                     socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00"
                 )
+                # the reading file holds the socket open: closed first, the socket closes at
+                # once and the client gets the reset (else a kept-alive request just waits)
+                self.close_connection = True
+                self.rfile.close()
                 self.connection.close()
                 return
             status, body = accept()

@@ -14,7 +14,10 @@ For SMS of mailings (``mailing_id`` set) the queue here:
    ``sms_max_attempts`` it ends in error with the reason;
 5. stops at the first account-level refusal (no credit, unregistered account): the refused
    SMS end in error so the marketer sees it, the others stay queued;
-6. works in bounded chunks, reports cron progress and triggers itself while work remains;
+6. works in bounded chunks, reports cron progress and triggers itself while work remains; a
+   run claims no more once it took ``sms_run_seconds`` and a provider taking one request per
+   SMS is given the claimed SMS chunk by chunk: a chunk without any answer ends its batch,
+   the chunks that did not leave go back to the queue untouched;
 7. respects the protections of issue 9: SMS due in their recipient's quiet hours wait
    (``sms_quiet_until``) and the pacing limit is shared by every worker
    (``mailing.sms.pacing``).
@@ -26,6 +29,7 @@ import logging
 import threading
 from datetime import timedelta
 from functools import partial
+from time import monotonic
 from typing import ClassVar, NamedTuple
 
 import psycopg2
@@ -50,6 +54,7 @@ _logger = logging.getLogger(__name__)
 # ir.config_parameter keys and defaults of the dispatcher (README "Reliability")
 PARAM_BATCH_SIZE = ("sms.session.batch.size", 500)  # SMS per provider call (Odoo's key)
 PARAM_BATCHES_PER_RUN = ("mass_mailing_sms.sms_batches_per_run", 20)  # calls per cron step
+PARAM_RUN_SECONDS = ("mass_mailing_sms.sms_run_seconds", 60)  # no claim after this in a step
 PARAM_LEASE = ("mass_mailing_sms.sms_lease_seconds", 300)  # claim lifetime
 PARAM_RETRY_DELAY = ("mass_mailing_sms.sms_retry_delay", 60)  # first back-off, doubles
 PARAM_MAX_ATTEMPTS = ("mass_mailing_sms.sms_max_attempts", 5)  # unknown outcomes, then error
@@ -369,12 +374,16 @@ class SmsSms(models.Model):
         sms_sudo = self.sudo()
         batch_size = sms_sudo._sms_get_param(PARAM_BATCH_SIZE)
         max_batches = sms_sudo._sms_get_param(PARAM_BATCHES_PER_RUN)
+        # well under the cron's time limit (120 s by default): the rest goes in the next run
+        deadline = monotonic() + sms_sudo._sms_get_param(PARAM_RUN_SECONDS)
         done = 0
         stop = None  # why this run ended early: "account", "throttled", "unreachable", "paced"
         unknown_in_a_row = 0
         paced_until = None
         mailings = self.env["mailing.mailing"].sudo()
-        for _batch in range(max_batches):
+        for batch in range(max_batches):
+            if batch and monotonic() >= deadline:
+                break  # not a stop: progress has the cron run again at once
             claim = sms_sudo._sms_claim_batch(batch_size, ids=ids, auto_commit=auto_commit)
             if claim.paced_until:
                 stop, paced_until = "paced", claim.paced_until
@@ -385,9 +394,9 @@ class SmsSms(models.Model):
             if not claimed:
                 continue  # all cancelled or held for quiet hours: take the next ones
             mailings |= claimed.mailing_id
-            outcome = claimed._sms_send_claimed(auto_commit=auto_commit)
+            outcome, left = claimed._sms_send_claimed(auto_commit=auto_commit, deadline=deadline)
             sms_sudo._sms_restamp_pacing(claim.pacing_token, auto_commit=auto_commit)
-            done += len(claimed)
+            done += len(claimed) - len(left)
             if outcome in ("account", "throttled"):
                 stop = outcome
                 break
@@ -552,29 +561,37 @@ class SmsSms(models.Model):
         next_at = min(filter(None, (lease_end, quiet_end)), default=None)
         return ready, next_at and next_at + timedelta(seconds=1)
 
-    def _sms_send_claimed(self, auto_commit=True):
+    def _sms_send_claimed(self, auto_commit=True, deadline=None):
         """Hand claimed SMS to the provider and write its answers: in one call, or in chunks
         for a provider that takes SMS one by one (``_sms_chunk_size``), each chunk but the
         first checked again just before it leaves (a STOP reply or a blacklist since the
-        claim cancels the SMS not handed over yet).
+        claim cancels the SMS not handed over yet). No chunk leaves after an account-level
+        refusal, a 429, a chunk without any answer (the provider is down: its requests would
+        each wait for the timeout) or past ``deadline`` (a ``time.monotonic()``).
 
-        :return: "sent" (answered), "account" (account-level refusal: stop the run),
-          "throttled" (HTTP 429: stop and wait) or "unknown" (no usable answer).
+        :return: (outcome, the SMS that did not leave) where outcome is "sent" (answered),
+          "account" (account-level refusal: stop the run), "throttled" (HTTP 429: stop and
+          wait) or "unknown" (no usable answer).
         """
+        left = self.browse()
         if not self:
-            return "sent"
+            return "sent", left
         api = self._sms_get_api()
         rows = self._sms_read_for_provider()
         chunk_size = getattr(api, "_sms_chunk_size", 0) or len(rows)
         outcomes = []
         for start in range(0, len(rows), chunk_size):
             chunk = rows[start : start + chunk_size]
-            if outcomes and outcomes[-1] in ("account", "throttled"):
-                # the run stops: the SMS not handed over wait, without counting an attempt
+            last = outcomes[-1] if outcomes else None
+            late = bool(start) and deadline is not None and monotonic() >= deadline
+            if late or last in ("account", "throttled", "unknown"):
                 left = self.browse([row[0] for row in rows[start:]])
-                self._sms_in_transaction(
-                    lambda left=left: left._sms_postpone(True, 0, ""), auto_commit
-                )
+                if last in ("account", "throttled"):
+                    # the run stops: they wait, without counting an attempt
+                    postpone = partial(left._sms_postpone, True, 0, "")
+                else:
+                    postpone = left._sms_release  # they go in the next batch or run
+                self._sms_in_transaction(postpone, auto_commit)
                 break
             if start:
                 chunk = self._sms_recheck_rows(chunk, auto_commit)
@@ -582,8 +599,8 @@ class SmsSms(models.Model):
                 outcomes.append(self._sms_send_rows(api, chunk, auto_commit))
         for outcome in ("account", "throttled"):
             if outcome in outcomes:
-                return outcome
-        return "unknown" if outcomes and set(outcomes) == {"unknown"} else "sent"
+                return outcome, left
+        return ("unknown" if outcomes and set(outcomes) == {"unknown"} else "sent"), left
 
     def _sms_recheck_rows(self, rows, auto_commit):
         """The rows of SMS that may still go out: the others are cancelled (in a transaction
@@ -842,6 +859,21 @@ class SmsSms(models.Model):
         moved = self.browse([row[0] for row in self.env.cr.fetchall()])
         moved.invalidate_recordset(["state", "failure_type", "to_delete", "sms_lease_until"])
         return moved.with_context(sms_skip_msg_notification=True)
+
+    def _sms_release(self):
+        """Claimed SMS that did not leave: back in the queue at once, their claim's attempt
+        taken back."""
+        self.flush_model()
+        self.env.cr.execute(
+            SQL(
+                """UPDATE sms_sms
+                      SET sms_attempt_count = GREATEST(COALESCE(sms_attempt_count, 1) - 1, 0),
+                          sms_lease_until = NULL
+                    WHERE id = ANY(%s) AND state = 'outgoing'""",
+                self.ids,
+            )
+        )
+        self.invalidate_recordset(["sms_lease_until", "sms_attempt_count"])
 
     def _sms_postpone(self, throttled, retry_after, reason):
         """No answer: back in the queue after a back-off, same uuid; after the last attempt,

@@ -26,3 +26,4 @@ from . import test_chunked_build
 from . import test_sms_senders
 from . import test_sms_compliance
 from . import test_sms_http
+from . import test_sms_run_bounds
