@@ -1,10 +1,17 @@
 # Part of mass_mailing_sms. See LICENSE file for full copyright and licensing details.
+from unittest.mock import patch
+
 from odoo.exceptions import ValidationError
 from odoo.tests import Form, tagged
 
 from odoo.addons.mass_mailing_sms.tests.common import MassSMSCommon
 from odoo.addons.mass_mailing_sms.tests.twilio import TwilioCase
-from odoo.addons.mass_mailing_sms.tools.sms_countries import NumberCountries
+from odoo.addons.mass_mailing_sms.tools import sms_countries
+from odoo.addons.mass_mailing_sms.tools.sms_compliance import Compliance
+from odoo.addons.mass_mailing_sms.tools.sms_countries import NumberCountries, calling_codes_of
+from odoo.addons.phone_validation.tools.phone_validation import (
+    phone_get_region_data_for_number as phone_region,
+)
 
 US_NUMBER = "+12025550143"  # Washington, D.C.
 CA_NUMBER = "+14165550143"  # Toronto: +1 as well
@@ -63,6 +70,26 @@ class TestSmsSenders(MassSMSCommon):
         self.assertEqual(countries.code("+447781123456"), "GG", "+44 7781: Guernsey")
         self.assertEqual(countries.code("+18765550143"), "JM", "+1 876: Jamaica, not the US")
         self.assertEqual([countries.code(n) for n in ("", False, "0470", "+999123")], [""] * 4)
+
+    def test_country_read_only_for_the_calling_codes_wanted(self):
+        """A +44 number is read (parsed) per number: not when no wanted country uses +44."""
+        countries = NumberCountries()
+        us_and_canada = calling_codes_of({"US", "CA"})
+        self.assertEqual(us_and_canada, {1})
+        with patch.object(
+            sms_countries, "phone_get_region_data_for_number", wraps=phone_region
+        ) as read:
+            self.assertEqual(countries.code("+447400123456", us_and_canada), "")
+            self.assertEqual(countries.code(BE_NUMBER, us_and_canada), "", "+32: not read")
+            read.assert_not_called()
+            self.assertEqual(countries.code(CA_NUMBER, us_and_canada), "CA")
+            self.assertEqual(countries.code("+447400123456", calling_codes_of({"GB"})), "GB")
+            self.assertEqual(read.call_count, 2)
+        compliance = Compliance("", {"US", "CA"}, "Reply STOP to opt out", True, countries)
+        self.assertEqual(
+            [compliance.replies_stop(n) for n in (US_NUMBER, CA_NUMBER, "+447400123456")],
+            [True, True, False],
+        )
 
     def test_sender_per_country_else_the_default(self):
         company = self.env.company

@@ -3,7 +3,7 @@
 the text, and the opt-out footer its recipient's country calls for: "Reply STOP to opt out"
 where inbound keywords work (the US and Canada by default), the opt-out link elsewhere."""
 
-from .sms_countries import NumberCountries
+from .sms_countries import NumberCountries, calling_codes_of
 from .sms_text import opt_out_line
 
 
@@ -20,13 +20,16 @@ class Compliance:
     def __init__(self, prefix, stop_codes, stop_line, opt_out, countries=None):
         self.prefix = prefix or ""
         self.stop_codes = frozenset(stop_codes or ())
+        self.stop_calling_codes = calling_codes_of(self.stop_codes)
         self.stop_line = stop_line
         self.opt_out = opt_out
         self.countries = countries or NumberCountries()
 
     def replies_stop(self, number):
         """Whether the recipient of ``number`` opts out by replying STOP."""
-        return bool(self.stop_codes) and self.countries.code(number) in self.stop_codes
+        if not self.stop_codes:
+            return False
+        return self.countries.code(number, self.stop_calling_codes) in self.stop_codes
 
     def footer(self, number, opt_out_url):
         """The opt-out line of an SMS to ``number`` ("" without opt-out footer)."""

@@ -5,7 +5,7 @@ country, else its default sender. Built from records once, then used without ``e
 
 import re
 
-from .sms_countries import NumberCountries
+from .sms_countries import NumberCountries, calling_codes_of
 
 # a sender: a number in E.164, or an alphanumeric sender ID of 1 to 11 letters, digits and
 # spaces, not digits only (what carriers accept as a name)
@@ -31,6 +31,7 @@ class SenderChoice:
         for name, codes, _is_default in senders:
             for code in codes:
                 self.by_country.setdefault(code, name)
+        self.calling_codes = calling_codes_of(self.by_country)
         defaults = [name for name, _codes, is_default in senders if is_default]
         self.default = (defaults or [name for name, _codes, _default in senders] or [""])[0]
 
@@ -41,4 +42,5 @@ class SenderChoice:
         """The sender of an SMS to ``number`` (E.164); "" when the company has none."""
         if not self.by_country:
             return self.default
-        return self.by_country.get(self.countries.code(number), self.default)
+        country = self.countries.code(number, self.calling_codes)
+        return self.by_country.get(country, self.default)
